@@ -1,0 +1,1 @@
+"""Prefect flows: wiring of ``tasks`` over ``epbatch`` domain functions."""

@@ -1,0 +1,97 @@
+"""A batch from start to end: plan it (validate, generate variants), then record its outcome."""
+
+import uuid
+from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+from epbatch.engine import find_engine
+from epbatch.inputs import resolve_inputs
+from epbatch.results import VariantResult
+from epbatch.settings import Settings
+from epbatch.simulate import RunOptions
+from epbatch.storage import BatchRow, database, results_frame, store_batch, write_tables
+from epbatch.study import Study, load_study
+from epbatch.variants import Variant, generate_variants, slug
+
+
+@dataclass(frozen=True)
+class BatchPlan:
+    """Everything a batch needs before its first simulation."""
+
+    batch_id: str
+    study: Study
+    study_file: Path
+    folder: Path
+    engine_version: str
+    slots: int
+    options: RunOptions
+    variants: list[Variant]
+    started_at: datetime
+
+
+@dataclass(frozen=True)
+class BatchSummary:
+    batch_id: str
+    folder: Path
+    total: int
+    succeeded: int
+    failed: int
+    database_url: str
+
+    def __str__(self) -> str:
+        return (
+            f"batch {self.batch_id}: {self.succeeded} of {self.total} variants succeeded, "
+            f"{self.failed} failed; results in {self.folder} and {self.database_url}"
+        )
+
+
+def new_batch_id(study_name: str, now: datetime) -> str:
+    return f"{slug(study_name)}-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
+
+
+def plan_batch(study_file: Path, settings: Settings, slots: int | None = None) -> BatchPlan:
+    """Validate the study and its files, then write every variant IDF.
+
+    Raises ``StudyError`` (naming file, key and problem) before any simulation starts.
+    """
+    study = load_study(study_file)
+    engine = find_engine(settings.energyplus)
+    models, weather = resolve_inputs(study, study_file, engine)
+    started = datetime.now(UTC)
+    batch_id = new_batch_id(study.name, started)
+    folder = (settings.output_dir / slug(study.name) / batch_id).resolve()
+    variants = generate_variants(study, study_file, models, weather, engine, folder / "variants")
+    mode = "design-days" if study.run_period == "design-days" else "annual"
+    options = RunOptions(
+        batch_id, engine.executable, mode, study.timeout_s or settings.timeout_s, settings.runner
+    )
+    return BatchPlan(
+        batch_id, study, study_file.resolve(), folder, engine.version,
+        slots or study.slots, options, variants, started,
+    )
+
+
+def record_batch(plan: BatchPlan, results: Sequence[VariantResult], database_url: str) -> BatchSummary:
+    """Store every result (failed ones too) in the database and as Parquet/CSV tables."""
+    counts = Counter(r.status for r in results)
+    row = BatchRow(
+        batch_id=plan.batch_id,
+        study_name=plan.study.name,
+        study_file=str(plan.study_file),
+        output_dir=str(plan.folder),
+        engine_version=plan.engine_version,
+        started_at=plan.started_at,
+        finished_at=datetime.now(UTC),
+        n_variants=len(results),
+        n_succeeded=counts["succeeded"],
+        n_failed=counts["failed"],
+    )
+    write_tables(results_frame(results), plan.folder)
+    store_batch(database(database_url), row, results)
+    return BatchSummary(
+        plan.batch_id, plan.folder, len(results), counts["succeeded"], counts["failed"],
+        database_url,
+    )

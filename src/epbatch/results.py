@@ -1,0 +1,38 @@
+"""The result record of one variant: a failed simulation is data, not an exception."""
+
+from dataclasses import asdict, dataclass, fields
+from typing import Any, Literal
+
+Status = Literal["succeeded", "failed"]
+
+
+@dataclass(frozen=True)
+class VariantResult:
+    """One row of the results table."""
+
+    batch_id: str
+    variant_id: str
+    model: str
+    weather: str
+    construction_set: str
+    status: Status
+    runtime_s: float
+    site_energy_gj: float | None = None
+    eui_mj_m2: float | None = None
+    floor_area_m2: float | None = None
+    heating_gj: float | None = None
+    cooling_gj: float | None = None
+    electricity_gj: float | None = None
+    natural_gas_gj: float | None = None
+    unmet_hours_heating: float | None = None
+    unmet_hours_cooling: float | None = None
+    warnings: int = 0
+    severe_errors: int = 0
+    exit_code: int | None = None
+    error: str | None = None
+
+    def row(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+RESULT_COLUMNS = [f.name for f in fields(VariantResult)]

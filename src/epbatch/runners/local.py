@@ -1,0 +1,47 @@
+"""Run EnergyPlus as a local subprocess: no shell, explicit cwd, a timeout that kills the tree."""
+
+import os
+import signal
+import subprocess
+import time
+
+from epbatch.runners.base import RunOutcome, SimulationJob
+
+LOG_NAME = "energyplus.log"
+
+
+def _tail(path: os.PathLike[str], limit: int = 2000) -> str:
+    with open(path, "rb") as handle:
+        handle.seek(0, os.SEEK_END)
+        handle.seek(max(0, handle.tell() - limit))
+        return handle.read().decode("utf-8", "replace")
+
+
+class LocalRunner:
+    """Each run in its own process group, so a timeout kills every child too."""
+
+    def run(self, job: SimulationJob) -> RunOutcome:
+        job.out_dir.mkdir(parents=True, exist_ok=True)
+        log = job.out_dir / LOG_NAME
+        args = [str(job.executable), *job.arguments(str(job.idf), str(job.epw), str(job.out_dir))]
+        start = time.perf_counter()
+        with log.open("wb") as out:
+            process = subprocess.Popen(
+                args,
+                cwd=job.out_dir,
+                stdin=subprocess.DEVNULL,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            try:
+                exit_code = process.wait(timeout=job.timeout_s)
+                timed_out = False
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+                exit_code, timed_out = process.wait(), True
+            finally:
+                if process.poll() is None:  # interrupted (e.g. KeyboardInterrupt)
+                    os.killpg(process.pid, signal.SIGKILL)
+                    process.wait()
+        return RunOutcome(exit_code, time.perf_counter() - start, timed_out, _tail(log))

@@ -1,0 +1,32 @@
+"""The one settings object, read from ``EPBATCH_*`` environment variables."""
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Machine-level configuration; study files hold what varies per study."""
+
+    model_config = SettingsConfigDict(env_prefix="EPBATCH_", env_file=".env", extra="ignore")
+
+    output_dir: Path = Path("epbatch-runs")
+    database_url: str | None = None
+    energyplus: Path | None = None
+    runner: Literal["local"] = "local"
+    timeout_s: float = 3600.0
+
+    @property
+    def resolved_database_url(self) -> str:
+        """``database_url``, or an SQLite file in the output folder."""
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.output_dir / 'epbatch.sqlite').resolve()}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, created on first use."""
+    return Settings()

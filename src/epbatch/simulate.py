@@ -1,0 +1,76 @@
+"""Run one variant through a runner and turn its outputs into a ``VariantResult``."""
+
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from epbatch.errfile import ErrSummary, parse_err_file
+from epbatch.results import VariantResult
+from epbatch.runners import RunOutcome, SimulationJob, get_runner
+from epbatch.runners.base import RunMode
+from epbatch.sqlresults import ResultsError, read_metrics
+from epbatch.variants import Variant
+
+
+@dataclass(frozen=True)
+class RunOptions:
+    """How every variant of a batch runs."""
+
+    batch_id: str
+    executable: Path
+    mode: RunMode
+    timeout_s: float
+    runner: str = "local"
+
+
+def _failure(outcome: RunOutcome, err: ErrSummary | None, sql: Path) -> str | None:
+    """Why the run failed, or ``None`` if it succeeded."""
+    if outcome.timed_out:
+        return f"timeout after {outcome.runtime_s:.0f} s"
+    if err is not None and (err.fatal or err.severe) and not err.completed:
+        return "; ".join(err.messages) or "EnergyPlus terminated with a fatal error"
+    if outcome.exit_code != 0:
+        tail = outcome.log_tail.strip().splitlines()[-1:] or [""]
+        return f"EnergyPlus exited with code {outcome.exit_code}: {tail[0]}".rstrip(": ")
+    if err is None:
+        return "EnergyPlus wrote no eplusout.err"
+    if not err.completed:
+        return "EnergyPlus did not report completion in eplusout.err"
+    if not sql.is_file():
+        return "EnergyPlus wrote no eplusout.sql"
+    return None
+
+
+def failed_result(variant: Variant, options: RunOptions, error: str) -> VariantResult:
+    """The record of a variant whose run broke down outside the engine."""
+    return VariantResult(
+        options.batch_id, variant.variant_id, variant.model, variant.weather,
+        variant.construction_set, status="failed", runtime_s=0.0, error=error,
+    )
+
+
+def simulate_variant(variant: Variant, options: RunOptions) -> VariantResult:
+    """Run ``variant`` and return its record; never raises for a failing simulation."""
+    out_dir = variant.folder / "out"
+    job = SimulationJob(options.executable, variant.idf, variant.epw, out_dir, options.mode,
+                        options.timeout_s)
+    outcome = get_runner(options.runner).run(job)
+    err = parse_err_file(out_dir / "eplusout.err")
+    sql = out_dir / "eplusout.sql"
+    base = dict(
+        batch_id=options.batch_id,
+        variant_id=variant.variant_id,
+        model=variant.model,
+        weather=variant.weather,
+        construction_set=variant.construction_set,
+        runtime_s=round(outcome.runtime_s, 3),
+        warnings=err.warnings if err else 0,
+        severe_errors=err.severe if err else 0,
+        exit_code=outcome.exit_code,
+    )
+    error = _failure(outcome, err, sql)
+    if error is None:
+        try:
+            return VariantResult(status="succeeded", **base, **asdict(read_metrics(sql)))
+        except ResultsError as problem:
+            error = str(problem)
+    return VariantResult(status="failed", error=error, **base)  # type: ignore[arg-type]

@@ -1,0 +1,79 @@
+"""Read a variant's annual results from ``eplusout.sql`` with parameterised queries."""
+
+import sqlite3
+from contextlib import closing
+from dataclasses import dataclass
+from pathlib import Path
+
+ABUPS = "AnnualBuildingUtilityPerformanceSummary"
+_QUERY = (
+    "SELECT TableName, RowName, ColumnName, Units, Value FROM TabularDataWithStrings "
+    "WHERE ReportName = ? AND ReportForString = 'Entire Facility' AND TableName IN (?, ?, ?, ?)"
+)
+_TABLES = ("Site and Source Energy", "End Uses", "Comfort and Setpoint Not Met Summary",
+           "Building Area")
+
+
+class ResultsError(ValueError):
+    """An ``eplusout.sql`` that lacks the tables or units the results need."""
+
+
+@dataclass(frozen=True)
+class Metrics:
+    site_energy_gj: float
+    eui_mj_m2: float
+    floor_area_m2: float
+    heating_gj: float
+    cooling_gj: float
+    electricity_gj: float
+    natural_gas_gj: float
+    unmet_hours_heating: float
+    unmet_hours_cooling: float
+
+
+def _number(value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        return 0.0  # blank cells, e.g. a fuel the model does not use
+
+
+def read_metrics(sql_path: Path) -> Metrics:
+    """The annual summary of one run; ``ResultsError`` if the tables are missing."""
+    uri = f"{sql_path.resolve().as_uri()}?mode=ro"
+    try:
+        with closing(sqlite3.connect(uri, uri=True)) as connection:
+            rows = connection.execute(_QUERY, (ABUPS, *_TABLES)).fetchall()
+    except sqlite3.Error as error:
+        raise ResultsError(f"{sql_path}: cannot read: {error}") from error
+    cells = {(t, r, c): (u, v) for t, r, c, u, v in rows}
+
+    def cell(table: str, row: str, column: str, units: str) -> float:
+        if (table, row, column) not in cells:
+            raise ResultsError(f"{sql_path}: no {ABUPS} cell {table} / {row} / {column}")
+        found_units, value = cells[(table, row, column)]
+        if found_units != units:
+            raise ResultsError(f"{sql_path}: {table} / {row} in {found_units}, expected {units}")
+        return _number(value)
+
+    def end_use(row: str) -> float:
+        return sum(
+            _number(v) for (t, r, _), (u, v) in cells.items()
+            if t == "End Uses" and r == row and u == "GJ"
+        )
+
+    site = "Site and Source Energy"
+    unmet = "Comfort and Setpoint Not Met Summary"
+    return Metrics(
+        site_energy_gj=cell(site, "Total Site Energy", "Total Energy", "GJ"),
+        eui_mj_m2=cell(site, "Total Site Energy", "Energy Per Total Building Area", "MJ/m2"),
+        floor_area_m2=cell("Building Area", "Total Building Area", "Area", "m2"),
+        heating_gj=end_use("Heating"),
+        cooling_gj=end_use("Cooling"),
+        electricity_gj=cell("End Uses", "Total End Uses", "Electricity", "GJ"),
+        natural_gas_gj=cell("End Uses", "Total End Uses", "Natural Gas", "GJ"),
+        unmet_hours_heating=cell(unmet, "Time Setpoint Not Met During Occupied Heating",
+                                 "Facility", "Hours"),
+        unmet_hours_cooling=cell(unmet, "Time Setpoint Not Met During Occupied Cooling",
+                                 "Facility", "Hours"),
+    )

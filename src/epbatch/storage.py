@@ -1,0 +1,142 @@
+"""Store a batch's outcome: SQL rows in one transaction, and Parquet/CSV tables."""
+
+import os
+from collections.abc import Sequence
+from datetime import datetime
+from pathlib import Path
+
+import pandas as pd
+from sqlalchemy import (
+    DateTime,
+    Float,
+    ForeignKeyConstraint,
+    Integer,
+    String,
+    Text,
+    create_engine,
+    delete,
+    select,
+)
+from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from epbatch.results import RESULT_COLUMNS, VariantResult
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class BatchRow(Base):
+    __tablename__ = "batches"
+
+    batch_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    study_name: Mapped[str] = mapped_column(String(64))
+    study_file: Mapped[str] = mapped_column(Text)
+    output_dir: Mapped[str] = mapped_column(Text)
+    engine_version: Mapped[str] = mapped_column(String(32))
+    started_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    n_variants: Mapped[int] = mapped_column(Integer)
+    n_succeeded: Mapped[int] = mapped_column(Integer)
+    n_failed: Mapped[int] = mapped_column(Integer)
+
+
+class VariantRow(Base):
+    __tablename__ = "variants"
+    __table_args__ = (
+        ForeignKeyConstraint(["batch_id"], ["batches.batch_id"], ondelete="CASCADE"),
+    )
+
+    batch_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    variant_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    model: Mapped[str] = mapped_column(Text)
+    weather: Mapped[str] = mapped_column(Text)
+    construction_set: Mapped[str] = mapped_column(String(64))
+
+
+class ResultRow(Base):
+    __tablename__ = "results"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["batch_id", "variant_id"], ["variants.batch_id", "variants.variant_id"],
+            ondelete="CASCADE",
+        ),
+    )
+
+    batch_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    variant_id: Mapped[str] = mapped_column(String(255), primary_key=True)
+    status: Mapped[str] = mapped_column(String(16))
+    runtime_s: Mapped[float] = mapped_column(Float)
+    site_energy_gj: Mapped[float | None] = mapped_column(Float)
+    eui_mj_m2: Mapped[float | None] = mapped_column(Float)
+    floor_area_m2: Mapped[float | None] = mapped_column(Float)
+    heating_gj: Mapped[float | None] = mapped_column(Float)
+    cooling_gj: Mapped[float | None] = mapped_column(Float)
+    electricity_gj: Mapped[float | None] = mapped_column(Float)
+    natural_gas_gj: Mapped[float | None] = mapped_column(Float)
+    unmet_hours_heating: Mapped[float | None] = mapped_column(Float)
+    unmet_hours_cooling: Mapped[float | None] = mapped_column(Float)
+    warnings: Mapped[int] = mapped_column(Integer)
+    severe_errors: Mapped[int] = mapped_column(Integer)
+    exit_code: Mapped[int | None] = mapped_column(Integer)
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+_VARIANT_FIELDS = ("batch_id", "variant_id", "model", "weather", "construction_set")
+_RESULT_FIELDS = [c for c in RESULT_COLUMNS if c not in _VARIANT_FIELDS[2:]]
+
+
+def database(url: str) -> Engine:
+    """An engine for ``url`` with the schema created; SQLite folders are made as needed."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+    engine = create_engine(url)
+    Base.metadata.create_all(engine)
+    return engine
+
+
+def store_batch(engine: Engine, batch: BatchRow, results: Sequence[VariantResult]) -> None:
+    """Replace the batch's rows with these, in one transaction: all rows or none."""
+    with Session(engine) as session, session.begin():
+        session.execute(delete(ResultRow).where(ResultRow.batch_id == batch.batch_id))
+        session.execute(delete(VariantRow).where(VariantRow.batch_id == batch.batch_id))
+        session.execute(delete(BatchRow).where(BatchRow.batch_id == batch.batch_id))
+        session.add(batch)
+        session.flush()
+        session.add_all(VariantRow(**{k: getattr(r, k) for k in _VARIANT_FIELDS}) for r in results)
+        session.flush()
+        session.add_all(ResultRow(**{k: getattr(r, k) for k in _RESULT_FIELDS}) for r in results)
+
+
+def load_results(engine: Engine, batch_id: str) -> pd.DataFrame:
+    """The stored results of one batch, in the results-table column order."""
+    query = (
+        select(VariantRow.model, VariantRow.weather, VariantRow.construction_set, ResultRow)
+        .join(ResultRow, (ResultRow.batch_id == VariantRow.batch_id)
+              & (ResultRow.variant_id == VariantRow.variant_id))
+        .where(VariantRow.batch_id == batch_id)
+        .order_by(VariantRow.variant_id)
+    )
+    with Session(engine) as session:
+        rows = [
+            {"model": m, "weather": w, "construction_set": c,
+             **{k: getattr(r, k) for k in _RESULT_FIELDS}}
+            for m, w, c, r in session.execute(query)
+        ]
+    return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+
+
+def results_frame(results: Sequence[VariantResult]) -> pd.DataFrame:
+    return pd.DataFrame([r.row() for r in results], columns=RESULT_COLUMNS)
+
+
+def write_tables(frame: pd.DataFrame, folder: Path) -> tuple[Path, Path]:
+    """Write ``results.parquet`` and ``results.csv``; each appears whole or not at all."""
+    paths = folder / "results.parquet", folder / "results.csv"
+    for path, write in zip(paths, (frame.to_parquet, frame.to_csv), strict=True):
+        partial = path.with_suffix(path.suffix + ".partial")
+        write(partial, index=False)
+        os.replace(partial, path)
+    return paths

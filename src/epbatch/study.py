@@ -1,0 +1,191 @@
+"""Study files: YAML validated into pydantic models, with messages naming file and key."""
+
+import os
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
+
+SURFACE_CLASSES = ("exterior_wall", "roof", "ground_floor", "window")
+MAX_SLOTS = 256
+
+# Names become folder names and IDF object names: letters, digits, dot, dash, underscore, space.
+_NAME = r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$"
+SafeName = Annotated[str, Field(pattern=_NAME)]
+Positive = Annotated[float, Field(gt=0)]
+
+
+class StudyError(ValueError):
+    """An invalid study; each line names the file, the key and the problem."""
+
+    def __init__(self, source: Path | str, problems: list[str]) -> None:
+        self.source = str(source)
+        self.problems = problems
+        super().__init__("\n".join(f"{source}: {p}" for p in problems))
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Layer(_Strict):
+    """One opaque layer: full properties (Material) or only a resistance (Material:NoMass)."""
+
+    material: SafeName
+    thickness: Positive | None = Field(default=None, le=3.0, description="m")
+    conductivity: Positive | None = Field(default=None, le=100.0, description="W/m-K")
+    density: Positive | None = Field(default=None, le=20000.0, description="kg/m3")
+    specific_heat: Positive | None = Field(default=None, ge=100.0, le=10000.0, description="J/kg-K")
+    thermal_resistance: Positive | None = Field(default=None, le=100.0, description="m2-K/W")
+    roughness: Literal[
+        "VeryRough", "Rough", "MediumRough", "MediumSmooth", "Smooth", "VerySmooth"
+    ] = "MediumRough"
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Layer":
+        massive = (self.thickness, self.conductivity, self.density, self.specific_heat)
+        if self.thermal_resistance is not None:
+            if any(v is not None for v in massive):
+                raise ValueError("give either thermal_resistance or the four material properties")
+        elif any(v is None for v in massive):
+            raise ValueError(
+                "needs thickness, conductivity, density and specific_heat (or thermal_resistance)"
+            )
+        return self
+
+
+class OpaqueConstruction(_Strict):
+    layers: list[Layer] = Field(min_length=1, max_length=10, description="outside to inside")
+
+
+class Glazing(_Strict):
+    """A simple glazing system (WindowMaterial:SimpleGlazingSystem)."""
+
+    u_factor: float = Field(gt=0.1, le=7.0, description="W/m2-K")
+    shgc: float = Field(gt=0.0, lt=1.0)
+    visible_transmittance: float | None = Field(default=None, gt=0.0, lt=1.0)
+
+
+class ConstructionSet(_Strict):
+    """Constructions per surface class; a class left out keeps the model's own."""
+
+    exterior_wall: OpaqueConstruction | None = None
+    roof: OpaqueConstruction | None = None
+    ground_floor: OpaqueConstruction | None = None
+    window: Glazing | None = None
+
+    def classes(self) -> list[str]:
+        return [c for c in SURFACE_CLASSES if getattr(self, c) is not None]
+
+
+class DateRange(_Strict):
+    """A custom run period, e.g. ``{start: 01-01, end: 01-14}`` (month-day)."""
+
+    start: str = Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+    end: str = Field(pattern=r"^(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])$")
+
+    @model_validator(mode="after")
+    def _ordered(self) -> "DateRange":
+        if self.end < self.start:
+            raise ValueError("end is before start")
+        return self
+
+    def months_days(self) -> tuple[int, int, int, int]:
+        sm, sd = (int(x) for x in self.start.split("-"))
+        em, ed = (int(x) for x in self.end.split("-"))
+        return sm, sd, em, ed
+
+
+RunPeriod = Literal["annual", "design-days"] | DateRange
+
+
+class Study(_Strict):
+    """A parametric study: models x weather files x construction sets."""
+
+    name: SafeName
+    models: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+    weather: list[Annotated[str, Field(min_length=1)]] = Field(min_length=1)
+    run_period: RunPeriod = "annual"
+    slots: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=MAX_SLOTS)
+    timeout_s: float | None = Field(default=None, gt=0)
+    construction_sets: dict[SafeName, ConstructionSet] = Field(min_length=1)
+
+    @field_validator("construction_sets", mode="before")
+    @classmethod
+    def _none_is_baseline(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: ({} if v is None else v) for k, v in value.items()}
+        return value
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """A safe loader that rejects duplicate mapping keys instead of keeping the last."""
+
+
+def _mapping_without_duplicates(loader: _UniqueKeyLoader, node: yaml.MappingNode) -> Any:
+    seen: set[Any] = set()
+    for key_node, _ in node.value:
+        key = loader.construct_object(key_node)  # type: ignore[no-untyped-call]
+        if key in seen:
+            raise yaml.constructor.ConstructorError(
+                None, None, f"duplicate key {key!r}", key_node.start_mark
+            )
+        seen.add(key)
+    return loader.construct_mapping(node)
+
+
+_UniqueKeyLoader.add_constructor(
+    yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG,
+    _mapping_without_duplicates,  # type: ignore[arg-type]
+)
+
+
+def _location(loc: tuple[int | str, ...]) -> str:
+    """``('construction_sets', 'a', 'window', 'shgc')`` -> ``construction_sets.a.window.shgc``."""
+    parts = [str(p) for p in loc if not re.fullmatch(r"function-after\[.*\]|DateRange|str", str(p))]
+    return ".".join(parts) or "(top level)"
+
+
+def _messages(error: ValidationError) -> list[str]:
+    out = []
+    for e in error.errors():
+        loc = tuple(e["loc"])
+        if loc and loc[0] == "run_period" and len(loc) > 1 and "literal" in str(loc[1]):
+            continue  # reported once by the DateRange branch or below
+        msg = e["msg"].removeprefix("Value error, ")
+        if e["type"] == "extra_forbidden":
+            msg = "unknown key"
+        out.append(f"{_location(loc)}: {msg}")
+    return sorted(set(out))
+
+
+def parse_study(data: Any, source: Path | str = "<study>") -> Study:
+    """Validate already-loaded YAML data; raise ``StudyError`` naming every problem."""
+    if not isinstance(data, dict):
+        raise StudyError(source, ["(top level): the study must be a mapping of keys"])
+    try:
+        return Study.model_validate(data)
+    except ValidationError as error:
+        raise StudyError(source, _messages(error)) from None
+
+
+def load_study(path: Path) -> Study:
+    """Read and validate a study YAML file."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as error:
+        raise StudyError(path, [f"cannot read the study file: {error.strerror}"]) from None
+    try:
+        data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
+    except yaml.YAMLError as error:
+        raise StudyError(path, [f"not valid YAML: {error}"]) from None
+    return parse_study(data, path)

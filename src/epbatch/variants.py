@@ -1,0 +1,86 @@
+"""Expand a study into variants (models x construction sets x weather) and write their IDFs."""
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+from epbatch.engine import Engine
+from epbatch.envelope import construction_set_applied, surfaces_of_class
+from epbatch.idfmodel import ModelError, idf_text, load_model, request_sql_output, set_run_period
+from epbatch.study import DateRange, Study, StudyError
+
+
+@dataclass(frozen=True)
+class Variant:
+    """One simulation: a generated IDF in its own folder, run against one weather file."""
+
+    variant_id: str
+    model: str
+    weather: str
+    construction_set: str
+    folder: Path
+    epw: Path
+
+    @property
+    def idf(self) -> Path:
+        return self.folder / "in.idf"
+
+
+def slug(text: str) -> str:
+    """A lower-case, folder-safe form of ``text``."""
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
+
+
+def variant_ids(models: list[Path], sets: list[str], weather: list[Path]) -> Iterator[str]:
+    """Stable, readable ids, ``model__set__weather``, unique even when stems collide."""
+    seen: dict[str, int] = {}
+    for model in models:
+        for cset in sets:
+            for epw in weather:
+                base = f"{slug(model.stem)}__{slug(cset)}__{slug(epw.stem)}"
+                seen[base] = seen.get(base, 0) + 1
+                yield base if seen[base] == 1 else f"{base}-{seen[base]}"
+
+
+def _check_classes(study: Study, model: Path, idf: object) -> list[str]:
+    problems = []
+    for name, cset in study.construction_sets.items():
+        for surface_class in cset.classes():
+            if not surfaces_of_class(idf, surface_class):
+                problems.append(
+                    f"construction_sets.{name}.{surface_class}: model {model} has no "
+                    f"{surface_class.replace('_', ' ')} surfaces"
+                )
+    return problems
+
+
+def generate_variants(
+    study: Study, study_file: Path, models: list[Path], weather: list[Path], engine: Engine,
+    variants_dir: Path,
+) -> list[Variant]:
+    """Parse each model once, apply each construction set, write one folder per variant."""
+    sets = list(study.construction_sets)
+    ids = variant_ids(models, sets, weather)
+    variants: list[Variant] = []
+    for model in models:
+        try:
+            idf = load_model(model, engine.idd)
+        except ModelError as error:
+            raise StudyError(study_file, [str(error)]) from None
+        problems = _check_classes(study, model, idf)
+        if problems:
+            raise StudyError(study_file, problems)
+        request_sql_output(idf)
+        if study.run_period != "design-days":
+            set_run_period(idf, study.run_period if isinstance(study.run_period, DateRange) else None)
+        for name in sets:
+            with construction_set_applied(idf, study.construction_sets[name]):
+                text = idf_text(idf)
+            for epw in weather:
+                vid = next(ids)
+                variant = Variant(vid, model.name, epw.name, name, variants_dir / vid, epw)
+                variant.folder.mkdir(parents=True, exist_ok=True)
+                variant.idf.write_text(text, encoding="latin-1")
+                variants.append(variant)
+    return variants
