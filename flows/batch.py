@@ -2,10 +2,11 @@
 
 from pathlib import Path
 
-from prefect import flow, get_run_logger, unmapped
+from prefect import flow, get_run_logger
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from epbatch.batch import BatchSummary, plan_batch
+from epbatch.results import VariantResult
 from epbatch.settings import get_settings
 from epbatch.simulate import failed_result
 from tasks.aggregate import aggregate_batch_results
@@ -18,18 +19,24 @@ def run_energyplus_batch(study: str, slots: int | None = None) -> BatchSummary:
     logger = get_run_logger()
     settings = get_settings()
     plan = plan_batch(Path(study), settings, slots)
-    logger.info("batch %s: %d variants on %d slots in %s",
-                plan.batch_id, len(plan.variants), plan.slots, plan.folder)
-    with ThreadPoolTaskRunner(max_workers=plan.slots) as runner:
-        futures = runner.map(
-            run_single_variant, {"variant": plan.variants, "options": unmapped(plan.options)}
-        )
-        futures.wait()
-        results = [
-            future.result() if future.state.is_completed()
-            else failed_result(variant, plan.options, f"task crashed: {future.state.message}")
-            for future, variant in zip(futures, plan.variants, strict=True)
+    logger.info(
+        "batch %s: %d variants on %d slots in %s",
+        plan.batch_id,
+        len(plan.variants),
+        plan.slots,
+        plan.folder,
+    )
+    with ThreadPoolTaskRunner[VariantResult](max_workers=plan.slots) as runner:
+        futures = [
+            runner.submit(run_single_variant, {"variant": variant, "options": plan.options})
+            for variant in plan.variants
         ]
+    results = [  # leaving the runner waited for every future
+        future.result()
+        if future.state.is_completed()
+        else failed_result(variant, plan.options, f"task crashed: {future.state.message}")
+        for future, variant in zip(futures, plan.variants, strict=True)
+    ]
     summary = aggregate_batch_results(plan, results, settings.resolved_database_url)
     logger.info("%s", summary)
     return summary

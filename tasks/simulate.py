@@ -8,8 +8,12 @@ from epbatch.simulate import RunOptions, simulate_variant
 from epbatch.variants import Variant
 
 
-@task(name="run-single-variant", tags=["energyplus"], cache_policy=NO_CACHE,
-      task_run_name="{variant.variant_id}")
+@task(
+    name="run-single-variant",
+    tags=["energyplus"],
+    cache_policy=NO_CACHE,
+    task_run_name="{variant.variant_id}",
+)
 def run_single_variant(variant: Variant, options: RunOptions) -> VariantResult:
     """Simulate one variant; a failed simulation comes back as a failed record."""
     return simulate_variant(variant, options)

@@ -10,6 +10,7 @@ from pathlib import Path
 from epbatch.engine import find_engine
 from epbatch.inputs import resolve_inputs
 from epbatch.results import VariantResult
+from epbatch.runners.base import RunMode
 from epbatch.settings import Settings
 from epbatch.simulate import RunOptions
 from epbatch.storage import BatchRow, database, results_frame, store_batch, write_tables
@@ -64,17 +65,26 @@ def plan_batch(study_file: Path, settings: Settings, slots: int | None = None) -
     batch_id = new_batch_id(study.name, started)
     folder = (settings.output_dir / slug(study.name) / batch_id).resolve()
     variants = generate_variants(study, study_file, models, weather, engine, folder / "variants")
-    mode = "design-days" if study.run_period == "design-days" else "annual"
+    mode: RunMode = "design-days" if study.run_period == "design-days" else "annual"
     options = RunOptions(
         batch_id, engine.executable, mode, study.timeout_s or settings.timeout_s, settings.runner
     )
     return BatchPlan(
-        batch_id, study, study_file.resolve(), folder, engine.version,
-        slots or study.slots, options, variants, started,
+        batch_id,
+        study,
+        study_file.resolve(),
+        folder,
+        engine.version,
+        slots or study.slots,
+        options,
+        variants,
+        started,
     )
 
 
-def record_batch(plan: BatchPlan, results: Sequence[VariantResult], database_url: str) -> BatchSummary:
+def record_batch(
+    plan: BatchPlan, results: Sequence[VariantResult], database_url: str
+) -> BatchSummary:
     """Store every result (failed ones too) in the database and as Parquet/CSV tables."""
     counts = Counter(r.status for r in results)
     row = BatchRow(
@@ -92,6 +102,10 @@ def record_batch(plan: BatchPlan, results: Sequence[VariantResult], database_url
     write_tables(results_frame(results), plan.folder)
     store_batch(database(database_url), row, results)
     return BatchSummary(
-        plan.batch_id, plan.folder, len(results), counts["succeeded"], counts["failed"],
+        plan.batch_id,
+        plan.folder,
+        len(results),
+        counts["succeeded"],
+        counts["failed"],
         database_url,
     )

@@ -13,8 +13,17 @@ from epbatch.inputs import resolve_inputs
 from epbatch.settings import get_settings
 from epbatch.study import MAX_SLOTS, StudyError, load_study
 
-TABLE_COLUMNS = ["variant_id", "status", "runtime_s", "site_energy_gj", "eui_mj_m2",
-                 "heating_gj", "cooling_gj", "unmet_hours_heating", "error"]
+TABLE_COLUMNS = [
+    "variant_id",
+    "status",
+    "runtime_s",
+    "site_energy_gj",
+    "eui_mj_m2",
+    "heating_gj",
+    "cooling_gj",
+    "unmet_hours_heating",
+    "error",
+]
 PREFECT_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",

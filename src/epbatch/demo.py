@@ -16,18 +16,31 @@ DEMO_STUDY = {
         "insulated-walls": {
             "exterior_wall": {
                 "layers": [
-                    {"material": "Brick", "thickness": 0.1, "conductivity": 0.89,
-                     "density": 1920, "specific_heat": 790},
-                    {"material": "Mineral wool", "thickness": 0.15, "conductivity": 0.035,
-                     "density": 30, "specific_heat": 840},
-                    {"material": "Gypsum", "thickness": 0.013, "conductivity": 0.16,
-                     "density": 800, "specific_heat": 1090},
+                    {
+                        "material": "Brick",
+                        "thickness": 0.1,
+                        "conductivity": 0.89,
+                        "density": 1920,
+                        "specific_heat": 790,
+                    },
+                    {
+                        "material": "Mineral wool",
+                        "thickness": 0.15,
+                        "conductivity": 0.035,
+                        "density": 30,
+                        "specific_heat": 840,
+                    },
+                    {
+                        "material": "Gypsum",
+                        "thickness": 0.013,
+                        "conductivity": 0.16,
+                        "density": 800,
+                        "specific_heat": 1090,
+                    },
                 ]
             }
         },
-        "triple-glazing": {
-            "window": {"u_factor": 0.8, "shgc": 0.5, "visible_transmittance": 0.7}
-        },
+        "triple-glazing": {"window": {"u_factor": 0.8, "shgc": 0.5, "visible_transmittance": 0.7}},
     },
 }
 

@@ -88,7 +88,9 @@ def _add_layer(idf: Any, name: str, layer: Layer) -> EpBunch:
     )
 
 
-def _add_construction(idf: Any, surface_class: str, spec: OpaqueConstruction | Glazing) -> list[Any]:
+def _add_construction(
+    idf: Any, surface_class: str, spec: OpaqueConstruction | Glazing
+) -> list[Any]:
     """Add the materials and the construction; return the added objects."""
     name = f"{PREFIX} {surface_class}"
     if isinstance(spec, Glazing):

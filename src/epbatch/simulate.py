@@ -1,6 +1,6 @@
 """Run one variant through a runner and turn its outputs into a ``VariantResult``."""
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from epbatch.errfile import ErrSummary, parse_err_file
@@ -43,34 +43,36 @@ def _failure(outcome: RunOutcome, err: ErrSummary | None, sql: Path) -> str | No
 def failed_result(variant: Variant, options: RunOptions, error: str) -> VariantResult:
     """The record of a variant whose run broke down outside the engine."""
     return VariantResult(
-        options.batch_id, variant.variant_id, variant.model, variant.weather,
-        variant.construction_set, status="failed", runtime_s=0.0, error=error,
+        options.batch_id,
+        variant.variant_id,
+        variant.model,
+        variant.weather,
+        variant.construction_set,
+        status="failed",
+        runtime_s=0.0,
+        error=error,
     )
 
 
 def simulate_variant(variant: Variant, options: RunOptions) -> VariantResult:
     """Run ``variant`` and return its record; never raises for a failing simulation."""
     out_dir = variant.folder / "out"
-    job = SimulationJob(options.executable, variant.idf, variant.epw, out_dir, options.mode,
-                        options.timeout_s)
+    job = SimulationJob(
+        options.executable, variant.idf, variant.epw, out_dir, options.mode, options.timeout_s
+    )
     outcome = get_runner(options.runner).run(job)
     err = parse_err_file(out_dir / "eplusout.err")
     sql = out_dir / "eplusout.sql"
-    base = dict(
-        batch_id=options.batch_id,
-        variant_id=variant.variant_id,
-        model=variant.model,
-        weather=variant.weather,
-        construction_set=variant.construction_set,
+    record = replace(
+        failed_result(variant, options, _failure(outcome, err, sql) or ""),
         runtime_s=round(outcome.runtime_s, 3),
         warnings=err.warnings if err else 0,
         severe_errors=err.severe if err else 0,
         exit_code=outcome.exit_code,
     )
-    error = _failure(outcome, err, sql)
-    if error is None:
-        try:
-            return VariantResult(status="succeeded", **base, **asdict(read_metrics(sql)))
-        except ResultsError as problem:
-            error = str(problem)
-    return VariantResult(status="failed", error=error, **base)  # type: ignore[arg-type]
+    if record.error:
+        return record
+    try:
+        return replace(record, status="succeeded", error=None, **asdict(read_metrics(sql)))
+    except ResultsError as problem:
+        return replace(record, error=str(problem))

@@ -10,8 +10,12 @@ _QUERY = (
     "SELECT TableName, RowName, ColumnName, Units, Value FROM TabularDataWithStrings "
     "WHERE ReportName = ? AND ReportForString = 'Entire Facility' AND TableName IN (?, ?, ?, ?)"
 )
-_TABLES = ("Site and Source Energy", "End Uses", "Comfort and Setpoint Not Met Summary",
-           "Building Area")
+_TABLES = (
+    "Site and Source Energy",
+    "End Uses",
+    "Comfort and Setpoint Not Met Summary",
+    "Building Area",
+)
 
 
 class ResultsError(ValueError):
@@ -58,7 +62,8 @@ def read_metrics(sql_path: Path) -> Metrics:
 
     def end_use(row: str) -> float:
         return sum(
-            _number(v) for (t, r, _), (u, v) in cells.items()
+            _number(v)
+            for (t, r, _), (u, v) in cells.items()
             if t == "End Uses" and r == row and u == "GJ"
         )
 
@@ -72,8 +77,10 @@ def read_metrics(sql_path: Path) -> Metrics:
         cooling_gj=end_use("Cooling"),
         electricity_gj=cell("End Uses", "Total End Uses", "Electricity", "GJ"),
         natural_gas_gj=cell("End Uses", "Total End Uses", "Natural Gas", "GJ"),
-        unmet_hours_heating=cell(unmet, "Time Setpoint Not Met During Occupied Heating",
-                                 "Facility", "Hours"),
-        unmet_hours_cooling=cell(unmet, "Time Setpoint Not Met During Occupied Cooling",
-                                 "Facility", "Hours"),
+        unmet_hours_heating=cell(
+            unmet, "Time Setpoint Not Met During Occupied Heating", "Facility", "Hours"
+        ),
+        unmet_hours_cooling=cell(
+            unmet, "Time Setpoint Not Met During Occupied Cooling", "Facility", "Hours"
+        ),
     )

@@ -44,9 +44,7 @@ class BatchRow(Base):
 
 class VariantRow(Base):
     __tablename__ = "variants"
-    __table_args__ = (
-        ForeignKeyConstraint(["batch_id"], ["batches.batch_id"], ondelete="CASCADE"),
-    )
+    __table_args__ = (ForeignKeyConstraint(["batch_id"], ["batches.batch_id"], ondelete="CASCADE"),)
 
     batch_id: Mapped[str] = mapped_column(String(80), primary_key=True)
     variant_id: Mapped[str] = mapped_column(String(255), primary_key=True)
@@ -59,7 +57,8 @@ class ResultRow(Base):
     __tablename__ = "results"
     __table_args__ = (
         ForeignKeyConstraint(
-            ["batch_id", "variant_id"], ["variants.batch_id", "variants.variant_id"],
+            ["batch_id", "variant_id"],
+            ["variants.batch_id", "variants.variant_id"],
             ondelete="CASCADE",
         ),
     )
@@ -114,15 +113,22 @@ def load_results(engine: Engine, batch_id: str) -> pd.DataFrame:
     """The stored results of one batch, in the results-table column order."""
     query = (
         select(VariantRow.model, VariantRow.weather, VariantRow.construction_set, ResultRow)
-        .join(ResultRow, (ResultRow.batch_id == VariantRow.batch_id)
-              & (ResultRow.variant_id == VariantRow.variant_id))
+        .join(
+            ResultRow,
+            (ResultRow.batch_id == VariantRow.batch_id)
+            & (ResultRow.variant_id == VariantRow.variant_id),
+        )
         .where(VariantRow.batch_id == batch_id)
         .order_by(VariantRow.variant_id)
     )
     with Session(engine) as session:
         rows = [
-            {"model": m, "weather": w, "construction_set": c,
-             **{k: getattr(r, k) for k in _RESULT_FIELDS}}
+            {
+                "model": m,
+                "weather": w,
+                "construction_set": c,
+                **{k: getattr(r, k) for k in _RESULT_FIELDS},
+            }
             for m, w, c, r in session.execute(query)
         ]
     return pd.DataFrame(rows, columns=RESULT_COLUMNS)
@@ -135,8 +141,9 @@ def results_frame(results: Sequence[VariantResult]) -> pd.DataFrame:
 def write_tables(frame: pd.DataFrame, folder: Path) -> tuple[Path, Path]:
     """Write ``results.parquet`` and ``results.csv``; each appears whole or not at all."""
     paths = folder / "results.parquet", folder / "results.csv"
-    for path, write in zip(paths, (frame.to_parquet, frame.to_csv), strict=True):
-        partial = path.with_suffix(path.suffix + ".partial")
-        write(partial, index=False)
-        os.replace(partial, path)
+    partial = [p.with_suffix(p.suffix + ".partial") for p in paths]
+    frame.to_parquet(partial[0], index=False)
+    frame.to_csv(partial[1], index=False)
+    for done, path in zip(partial, paths, strict=True):
+        os.replace(done, path)
     return paths

@@ -56,7 +56,11 @@ def _check_classes(study: Study, model: Path, idf: object) -> list[str]:
 
 
 def generate_variants(
-    study: Study, study_file: Path, models: list[Path], weather: list[Path], engine: Engine,
+    study: Study,
+    study_file: Path,
+    models: list[Path],
+    weather: list[Path],
+    engine: Engine,
     variants_dir: Path,
 ) -> list[Variant]:
     """Parse each model once, apply each construction set, write one folder per variant."""
@@ -73,7 +77,9 @@ def generate_variants(
             raise StudyError(study_file, problems)
         request_sql_output(idf)
         if study.run_period != "design-days":
-            set_run_period(idf, study.run_period if isinstance(study.run_period, DateRange) else None)
+            set_run_period(
+                idf, study.run_period if isinstance(study.run_period, DateRange) else None
+            )
         for name in sets:
             with construction_set_applied(idf, study.construction_sets[name]):
                 text = idf_text(idf)
