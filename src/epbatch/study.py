@@ -149,23 +149,34 @@ _UniqueKeyLoader.add_constructor(
 )
 
 
-def _location(loc: tuple[int | str, ...]) -> str:
-    """``('construction_sets', 'a', 'window', 'shgc')`` -> ``construction_sets.a.window.shgc``."""
-    parts = [str(p) for p in loc if not re.fullmatch(r"function-after\[.*\]|DateRange|str", str(p))]
-    return ".".join(parts) or "(top level)"
+_NAME_RULE = (
+    "must start with a letter or digit and use only letters, digits, space, . _ - (64 at most)"
+)
+_RUN_PERIOD_RULE = "must be 'annual', 'design-days' or {start: MM-DD, end: MM-DD}"
+
+
+def _message(error: Any) -> str:
+    loc = [
+        str(p)
+        for p in error["loc"]
+        if not re.fullmatch(r"literal\[.*\]|function-after\[.*\]|DateRange", str(p))
+    ]
+    if error["type"] == "extra_forbidden":
+        text = "unknown key"
+    elif error["type"] == "string_pattern_mismatch":
+        text = _NAME_RULE if error["ctx"]["pattern"] == _NAME else "must be a date as MM-DD"
+    elif loc == ["run_period"] and error["type"] != "value_error":
+        text = _RUN_PERIOD_RULE
+    else:
+        text = error["msg"].removeprefix("Value error, ")
+    if loc and loc[-1] == "[key]":  # the key itself is wrong, e.g. a construction-set name
+        loc.pop()
+        text = f"name {loc.pop()!r} {text}"
+    return f"{'.'.join(loc) or '(top level)'}: {text}"
 
 
 def _messages(error: ValidationError) -> list[str]:
-    out = []
-    for e in error.errors():
-        loc = tuple(e["loc"])
-        if loc and loc[0] == "run_period" and len(loc) > 1 and "literal" in str(loc[1]):
-            continue  # reported once by the DateRange branch or below
-        msg = e["msg"].removeprefix("Value error, ")
-        if e["type"] == "extra_forbidden":
-            msg = "unknown key"
-        out.append(f"{_location(loc)}: {msg}")
-    return sorted(set(out))
+    return sorted({_message(e) for e in error.errors()})
 
 
 def parse_study(data: Any, source: Path | str = "<study>") -> Study:
