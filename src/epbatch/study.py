@@ -176,7 +176,13 @@ def _message(error: Any) -> str:
 
 
 def _messages(error: ValidationError) -> list[str]:
-    return sorted({_message(e) for e in error.errors()})
+    # A mapping given for run_period was meant as a date range: skip the literal branch's error.
+    errors = [
+        e
+        for e in error.errors()
+        if not (e["type"] == "literal_error" and isinstance(e["input"], dict))
+    ]
+    return sorted({_message(e) for e in errors})
 
 
 def parse_study(data: Any, source: Path | str = "<study>") -> Study:
