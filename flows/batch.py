@@ -3,6 +3,7 @@
 from pathlib import Path
 
 from prefect import flow, get_run_logger
+from prefect.futures import PrefectFuture, wait
 from prefect.task_runners import ThreadPoolTaskRunner
 
 from epbatch.batch import BatchSummary, plan_batch
@@ -27,11 +28,12 @@ def run_energyplus_batch(study: str, slots: int | None = None) -> BatchSummary:
         plan.folder,
     )
     with ThreadPoolTaskRunner[VariantResult](max_workers=plan.slots) as runner:
-        futures = [
+        futures: list[PrefectFuture[VariantResult]] = [
             runner.submit(run_single_variant, {"variant": variant, "options": plan.options})
             for variant in plan.variants
         ]
-    results = [  # leaving the runner waited for every future
+        wait(futures)  # leaving the runner cancels what is still running
+    results = [
         future.result()
         if future.state.is_completed()
         else failed_result(variant, plan.options, f"task crashed: {future.state.message}")

@@ -21,11 +21,6 @@ class ErrSummary:
     completed: bool = False
     messages: list[str] = field(default_factory=list)  # fatal and severe, with continuations
 
-    @property
-    def first_error(self) -> str | None:
-        """The most telling message: the first severe one, else the fatal one."""
-        return self.messages[0] if self.messages else None
-
 
 def parse_err_text(text: str) -> ErrSummary:
     summary = ErrSummary()

@@ -1,0 +1,72 @@
+"""Results storage on a real SQLite database: one transaction, re-runs replace, tables on disk."""
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from epbatch.results import RESULT_COLUMNS, VariantResult
+from epbatch.storage import (
+    BatchRow,
+    ResultRow,
+    VariantRow,
+    database,
+    load_results,
+    results_frame,
+    store_batch,
+    write_tables,
+)
+
+
+def result(i: int, status="succeeded", **extra) -> VariantResult:
+    return VariantResult("b1", f"v{i}", "m.idf", "w.epw", f"set{i}", status, 1.5,
+                         site_energy_gj=10.0 + i, **extra)
+
+
+def batch_row(n: int, batch_id="b1") -> BatchRow:
+    now = datetime.now(UTC)
+    return BatchRow(batch_id=batch_id, study_name="s", study_file="s.yaml", output_dir="/o",
+                    engine_version="25.2.0", started_at=now, finished_at=now, n_variants=n,
+                    n_succeeded=n, n_failed=0)
+
+
+def count(engine, table) -> int:
+    with Session(engine) as session:
+        return session.scalar(select(func.count()).select_from(table)) or 0
+
+
+def test_store_and_read_back_including_failures(tmp_path: Path):
+    engine = database(f"sqlite:///{tmp_path / 'sub' / 'r.sqlite'}")
+    rows = [result(1), result(2, status="failed", error="Fatal: boom")]
+    store_batch(engine, batch_row(2), rows)
+    frame = load_results(engine, "b1")
+    assert list(frame.columns) == RESULT_COLUMNS
+    assert frame["status"].tolist() == ["succeeded", "failed"]
+    assert frame["error"].tolist()[1] == "Fatal: boom"
+    pd.testing.assert_frame_equal(frame, results_frame(rows), check_dtype=False)
+
+
+def test_storing_again_replaces_rows_instead_of_duplicating(tmp_path: Path):
+    engine = database(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    store_batch(engine, batch_row(2), [result(1), result(2)])
+    store_batch(engine, batch_row(2), [result(1), result(2)])
+    assert (count(engine, BatchRow), count(engine, VariantRow), count(engine, ResultRow)) == (1, 2, 2)
+
+
+def test_a_failing_write_leaves_no_half_written_rows(tmp_path: Path):
+    engine = database(f"sqlite:///{tmp_path / 'r.sqlite'}")
+    store_batch(engine, batch_row(1), [result(1)])
+    with pytest.raises(Exception):  # noqa: B017 - the duplicate key is the point
+        store_batch(engine, batch_row(2), [result(3), result(3)])
+    assert load_results(engine, "b1")["variant_id"].tolist() == ["v1"]  # old rows kept whole
+
+
+def test_tables_written_whole(tmp_path: Path):
+    frame = results_frame([result(1), result(2, status="failed", error="x")])
+    parquet, csv = write_tables(frame, tmp_path)
+    assert pd.read_parquet(parquet)["variant_id"].tolist() == ["v1", "v2"]
+    assert pd.read_csv(csv)["status"].tolist() == ["succeeded", "failed"]
+    assert not list(tmp_path.glob("*.partial"))
