@@ -25,7 +25,7 @@ class RunOptions:
 def _failure(outcome: RunOutcome, err: ErrSummary | None, sql: Path) -> str | None:
     """Why the run failed, or ``None`` if it succeeded."""
     if outcome.timed_out:
-        return f"timeout after {outcome.runtime_s:.0f} s"
+        return f"timeout after {outcome.runtime_s:.1f} s"
     if err is not None and (err.fatal or err.severe) and not err.completed:
         return "; ".join(err.messages) or "EnergyPlus terminated with a fatal error"
     if outcome.exit_code != 0:

@@ -22,15 +22,25 @@ from epbatch.storage import (
 
 
 def result(i: int, status="succeeded", **extra) -> VariantResult:
-    return VariantResult("b1", f"v{i}", "m.idf", "w.epw", f"set{i}", status, 1.5,
-                         site_energy_gj=10.0 + i, **extra)
+    return VariantResult(
+        "b1", f"v{i}", "m.idf", "w.epw", f"set{i}", status, 1.5, site_energy_gj=10.0 + i, **extra
+    )
 
 
 def batch_row(n: int, batch_id="b1") -> BatchRow:
     now = datetime.now(UTC)
-    return BatchRow(batch_id=batch_id, study_name="s", study_file="s.yaml", output_dir="/o",
-                    engine_version="25.2.0", started_at=now, finished_at=now, n_variants=n,
-                    n_succeeded=n, n_failed=0)
+    return BatchRow(
+        batch_id=batch_id,
+        study_name="s",
+        study_file="s.yaml",
+        output_dir="/o",
+        engine_version="25.2.0",
+        started_at=now,
+        finished_at=now,
+        n_variants=n,
+        n_succeeded=n,
+        n_failed=0,
+    )
 
 
 def count(engine, table) -> int:
@@ -53,7 +63,11 @@ def test_storing_again_replaces_rows_instead_of_duplicating(tmp_path: Path):
     engine = database(f"sqlite:///{tmp_path / 'r.sqlite'}")
     store_batch(engine, batch_row(2), [result(1), result(2)])
     store_batch(engine, batch_row(2), [result(1), result(2)])
-    assert (count(engine, BatchRow), count(engine, VariantRow), count(engine, ResultRow)) == (1, 2, 2)
+    assert (count(engine, BatchRow), count(engine, VariantRow), count(engine, ResultRow)) == (
+        1,
+        2,
+        2,
+    )
 
 
 def test_a_failing_write_leaves_no_half_written_rows(tmp_path: Path):

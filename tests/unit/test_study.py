@@ -108,11 +108,11 @@ def test_several_problems_reported_together():
 
 def test_file_errors_name_the_file(tmp_path: Path):
     missing = tmp_path / "nope.yaml"
-    with pytest.raises(StudyError, match="nope.yaml: cannot read"):
+    with pytest.raises(StudyError, match=r"nope\.yaml: cannot read"):
         load_study(missing)
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: [unclosed\n")
-    with pytest.raises(StudyError, match="bad.yaml: not valid YAML"):
+    with pytest.raises(StudyError, match=r"bad\.yaml: not valid YAML"):
         load_study(bad)
     listed = tmp_path / "list.yaml"
     listed.write_text("- a\n- b\n")

@@ -24,8 +24,10 @@ def reparse(text: str):
 
 
 def test_surface_classes_cover_detailed_geometry(five_zone):
-    counts = {c: len(surfaces_of_class(five_zone, c))
-              for c in ("exterior_wall", "roof", "ground_floor", "window")}
+    counts = {
+        c: len(surfaces_of_class(five_zone, c))
+        for c in ("exterior_wall", "roof", "ground_floor", "window")
+    }
     assert counts == {"exterior_wall": 8, "roof": 1, "ground_floor": 5, "window": 6}
 
 
@@ -55,10 +57,12 @@ def test_construction_set_is_applied_then_restored(five_zone):
     assert {w.Construction_Name for w in walls} == {"EPB exterior_wall"}
     [construction] = [c for c in during.idfobjects["CONSTRUCTION"] if c.Name == "EPB exterior_wall"]
     assert [construction.Outside_Layer, construction.Layer_2] == [
-        "EPB exterior_wall L1 Brick", "EPB exterior_wall L2 Mineral wool"]
-    wool = [m for m in during.idfobjects["MATERIAL"] if m.Name.endswith("Mineral wool")][0]
+        "EPB exterior_wall L1 Brick",
+        "EPB exterior_wall L2 Mineral wool",
+    ]
+    wool = next(m for m in during.idfobjects["MATERIAL"] if m.Name.endswith("Mineral wool"))
     assert (float(wool.Thickness), float(wool.Conductivity)) == (0.2, 0.035)
-    interior = [s for s in during.idfobjects["BUILDINGSURFACE:DETAILED"] if s.Name == "SB12"][0]
+    interior = next(s for s in during.idfobjects["BUILDINGSURFACE:DETAILED"] if s.Name == "SB12")
     assert interior.Construction_Name == "INT-WALL-1"  # interior walls untouched
 
 
@@ -79,7 +83,11 @@ def test_outputs_and_run_period_are_prepared(engine, models):
     [sql] = out.idfobjects["OUTPUT:SQLITE"]
     assert sql.Option_Type == "SimpleAndTabular"
     [period] = out.idfobjects["RUNPERIOD"]
-    assert [int(period.Begin_Month), int(period.End_Month), int(period.End_Day_of_Month)] == [1, 1, 14]
+    assert [int(period.Begin_Month), int(period.End_Month), int(period.End_Day_of_Month)] == [
+        1,
+        1,
+        14,
+    ]
 
 
 def test_summary_report_added_when_missing(engine, tmp_path: Path):
@@ -89,14 +97,23 @@ def test_summary_report_added_when_missing(engine, tmp_path: Path):
     request_sql_output(idf)
     [reports] = idf.idfobjects["OUTPUT:TABLE:SUMMARYREPORTS"]
     assert [v for v in reports.obj[1:] if v] == [
-        "ZoneComponentLoadSummary", "AnnualBuildingUtilityPerformanceSummary"]
+        "ZoneComponentLoadSummary",
+        "AnnualBuildingUtilityPerformanceSummary",
+    ]
 
 
 def test_variant_ids_are_stable_readable_and_unique():
-    ids = list(variant_ids([Path("a/Office.idf"), Path("b/Office.idf")], ["Base", "walls 2"],
-                           [Path("X_TMY3.epw")]))
-    assert ids == ["office__base__x-tmy3", "office__walls-2__x-tmy3",
-                   "office__base__x-tmy3-2", "office__walls-2__x-tmy3-2"]
+    ids = list(
+        variant_ids(
+            [Path("a/Office.idf"), Path("b/Office.idf")], ["Base", "walls 2"], [Path("X_TMY3.epw")]
+        )
+    )
+    assert ids == [
+        "office__base__x-tmy3",
+        "office__walls-2__x-tmy3",
+        "office__base__x-tmy3-2",
+        "office__walls-2__x-tmy3-2",
+    ]
 
 
 def test_generate_variants_writes_one_folder_each(engine, models, write_study, tmp_path):
@@ -114,11 +131,16 @@ def test_generate_variants_writes_one_folder_each(engine, models, write_study, t
 
 
 def test_surface_class_missing_in_model_is_an_input_error(engine, models, write_study, tmp_path):
-    data = study_data(models=[str(models / "1ZoneUncontrolled.idf")],
-                      construction_sets={"w": {"window": {"u_factor": 1, "shgc": 0.4}}})
+    data = study_data(
+        models=[str(models / "1ZoneUncontrolled.idf")],
+        construction_sets={"w": {"window": {"u_factor": 1, "shgc": 0.4}}},
+    )
     study_file = write_study(data)
     study = parse_study(data)
     model_files, weather = resolve_inputs(study, study_file, engine)
-    with pytest.raises(StudyError, match=r"construction_sets\.w\.window: model .*1ZoneUncontrolled"
-                       r"\.idf has no window surfaces"):
+    with pytest.raises(
+        StudyError,
+        match=r"construction_sets\.w\.window: model .*1ZoneUncontrolled"
+        r"\.idf has no window surfaces",
+    ):
         generate_variants(study, study_file, model_files, weather, engine, tmp_path / "v")
