@@ -65,7 +65,7 @@ def plan_batch(study_file: Path, settings: Settings, slots: int | None = None) -
     batch_id = new_batch_id(study.name, started)
     folder = (settings.output_dir / slug(study.name) / batch_id).resolve()
     variants = generate_variants(study, study_file, models, weather, engine, folder / "variants")
-    mode: RunMode = "design-days" if study.run_period == "design-days" else "annual"
+    mode: RunMode = "design-days" if study.run_period == "design-days" else "run-period"
     options = RunOptions(
         batch_id, engine.executable, mode, study.timeout_s or settings.timeout_s, settings.runner
     )

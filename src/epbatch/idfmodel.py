@@ -61,7 +61,14 @@ def request_sql_output(idf: Any) -> None:
 
 
 def set_run_period(idf: Any, period: DateRange | None) -> None:
-    """One weather-file run period over the whole year (``None``) or the given dates."""
+    """Simulate one weather-file run period, the whole year (``None``) or the given dates.
+
+    Not ``energyplus -a``: that forces a full year whatever the RunPeriod says.
+    Design-day simulations are switched off (sizing calculations still run).
+    """
+    controls = idf.idfobjects["SIMULATIONCONTROL"] or [idf.newidfobject("SIMULATIONCONTROL")]
+    controls[0].Run_Simulation_for_Sizing_Periods = "No"
+    controls[0].Run_Simulation_for_Weather_File_Run_Periods = "Yes"
     sm, sd, em, ed = period.months_days() if period else (1, 1, 12, 31)
     existing = list(idf.idfobjects["RUNPERIOD"])
     keep = existing[0] if existing else idf.newidfobject("RUNPERIOD", Name="epbatch")

@@ -62,7 +62,7 @@ def test_timeout_kills_the_engine(write_study, models, tmp_path):
         construction_sets={"baseline": {}},
     )
     batch = plan(data_file, tmp_path)
-    options = RunOptions(batch.batch_id, batch.options.executable, "annual", timeout_s=1.0)
+    options = RunOptions(batch.batch_id, batch.options.executable, "run-period", timeout_s=1.0)
     [variant] = batch.variants
     result = simulate_variant(variant, options)
     assert result.status == "failed"
@@ -102,7 +102,7 @@ def fake_engine(tmp_path: Path, script: str) -> Path:
 )
 def test_a_run_without_its_outputs_is_a_failure(write_study, tmp_path, script, error):
     batch = plan(write_study(construction_sets={"baseline": {}}), tmp_path)
-    options = RunOptions(batch.batch_id, fake_engine(tmp_path, script), "annual", 10)
+    options = RunOptions(batch.batch_id, fake_engine(tmp_path, script), "run-period", 10)
     result = simulate_variant(batch.variants[0], options)
     assert (result.status, result.error) == ("failed", error)
 
@@ -112,7 +112,7 @@ def test_timeout_kills_the_whole_process_tree(write_study, tmp_path):
     marker = tmp_path / "child.pid"
     engine = fake_engine(tmp_path, f"sleep 60 & echo $! > {marker}; wait")
     start = time.monotonic()
-    result = simulate_variant(batch.variants[0], RunOptions("b", engine, "annual", 0.5))
+    result = simulate_variant(batch.variants[0], RunOptions("b", engine, "run-period", 0.5))
     assert time.monotonic() - start < 10
     assert result.error is not None and result.error.startswith("timeout after 0.5")
     time.sleep(0.2)

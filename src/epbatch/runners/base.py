@@ -4,7 +4,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal, Protocol
 
-RunMode = Literal["annual", "design-days"]
+RunMode = Literal["run-period", "design-days"]
 
 
 @dataclass(frozen=True)
@@ -20,8 +20,8 @@ class SimulationJob:
 
     def arguments(self, idf: str, epw: str, out_dir: str) -> list[str]:
         """The engine's command-line arguments, with paths as the backend sees them."""
-        flag = "-D" if self.mode == "design-days" else "-a"
-        return [flag, "-w", epw, "-d", out_dir, idf]
+        flags = ["-D"] if self.mode == "design-days" else []
+        return [*flags, "-w", epw, "-d", out_dir, idf]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,100 @@
+"""The parent flow end to end: real Prefect server, real engine, real SQLite results."""
+
+import asyncio
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
+from prefect.client.schemas.objects import TaskRun
+from sqlalchemy import create_engine, text
+
+from epbatch.settings import get_settings
+from epbatch.study import StudyError
+from flows.batch import run_energyplus_batch
+from tests.conftest import GOLDEN, study_data
+
+pytestmark = [pytest.mark.prefect, pytest.mark.engine]
+
+
+@pytest.fixture
+def settings_env(tmp_path: Path, monkeypatch):
+    monkeypatch.setenv("EPBATCH_OUTPUT_DIR", str(tmp_path / "runs"))
+    get_settings.cache_clear()
+    yield tmp_path / "runs"
+    get_settings.cache_clear()
+
+
+def task_runs(flow_run_id) -> list[TaskRun]:
+    async def read() -> list[TaskRun]:
+        async with get_client() as client:
+            return await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+            )
+
+    return asyncio.run(read())
+
+
+def max_overlap(runs: list[TaskRun]) -> int:
+    events = sorted(
+        [(r.start_time, 1) for r in runs] + [(r.end_time, -1) for r in runs],
+        key=lambda e: (e[0], e[1]),
+    )
+    depth = peak = 0
+    for _, step in events:
+        depth += step
+        peak = max(peak, depth)
+    return peak
+
+
+def test_batch_stores_every_variant_even_when_one_fails(
+    prefect_api, settings_env, write_study, models, tmp_path
+):
+    broken = tmp_path / "broken.idf"
+    broken.write_text(
+        (models / "1ZoneUncontrolled.idf").read_text().replace("R31LAYER;", "NO SUCH LAYER;", 1)
+    )  # the roof: no construction set fixes it
+    study = write_study(
+        study_data(
+            models=[str(models / "5ZoneAirCooled.idf"), str(broken)],
+            weather=[GOLDEN],
+            construction_sets={
+                "baseline": {},
+                "insulated-walls": study_data()["construction_sets"]["insulated-walls"],
+            },
+        )
+    )
+    state = run_energyplus_batch(str(study), slots=2, return_state=True)
+    summary = state.result()
+    assert (summary.total, summary.succeeded, summary.failed) == (4, 2, 2)
+
+    frame = pd.read_parquet(summary.folder / "results.parquet").set_index("variant_id")
+    assert len(frame) == 4 and len(pd.read_csv(summary.folder / "results.csv")) == 4
+    failed = frame[frame.status == "failed"]
+    assert set(failed.model) == {"broken.idf"}
+    assert failed.error.str.contains("NO SUCH LAYER").all()
+    good = frame[frame.status == "succeeded"].set_index("construction_set")
+    assert good.loc["insulated-walls", "heating_gj"] < good.loc["baseline", "heating_gj"]
+
+    with create_engine(summary.database_url).connect() as db:
+        counts = [
+            db.execute(
+                text(f"SELECT count(*) FROM {t} WHERE batch_id = :b"),  # noqa: S608
+                {"b": summary.batch_id},
+            ).scalar()
+            for t in ("batches", "variants", "results")
+        ]
+    assert counts == [1, 4, 4]
+
+    runs = [r for r in task_runs(state.state_details.flow_run_id) if "energyplus" in r.tags]
+    assert sorted(r.name for r in runs) == sorted(frame.index)
+    assert all(r.state and r.state.is_completed() for r in runs)
+    assert 1 <= max_overlap(runs) <= 2  # bounded by slots
+
+
+def test_invalid_study_fails_before_any_simulation(prefect_api, settings_env, write_study):
+    study = write_study(study_data(models=["missing.idf"]))
+    with pytest.raises(StudyError, match=r"models\.0: model file not found"):
+        run_energyplus_batch(str(study))
+    assert not any(settings_env.glob("**/in.idf"))
