@@ -1,0 +1,66 @@
+"""The ``epbatch`` command as a user runs it: a real process, real engine, real Prefect."""
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from tests.conftest import GOLDEN, study_data
+
+pytestmark = [pytest.mark.prefect, pytest.mark.engine]
+
+
+def epbatch(*args: str, cwd: Path, api_url: str | None = None) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "EPBATCH_"))}
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
+    command = [sys.executable, "-m", "epbatch.cli", *args]
+    return subprocess.run(
+        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
+    )
+
+
+def test_demo_cold_start_exits_0_and_insulation_helps(tmp_path):
+    done = epbatch("demo", cwd=tmp_path)  # no server given: Prefect starts an ephemeral one
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "3 of 3 variants succeeded, 0 failed" in done.stdout
+    [parquet] = (tmp_path / "epbatch-runs" / "demo").glob("*/results.parquet")
+    heating = pd.read_parquet(parquet).set_index("construction_set")["heating_gj"]
+    assert heating["insulated-walls"] < heating["baseline"] * 0.95
+    assert heating["triple-glazing"] < heating["baseline"] * 0.95
+    assert (tmp_path / "epbatch-runs" / "epbatch.sqlite").is_file()
+
+
+def test_some_failed_exits_1_with_results_stored(prefect_api, write_study, models, tmp_path):
+    broken = tmp_path / "broken.idf"
+    broken.write_text((models / "1ZoneUncontrolled.idf").read_text().replace("R31LAYER;", "NOPE;"))
+    study = write_study(
+        study_data(
+            models=[str(models / "1ZoneUncontrolled.idf"), str(broken)],
+            weather=[GOLDEN],
+            run_period="design-days",
+            construction_sets={"baseline": {}},
+        )
+    )
+    done = epbatch("--output-dir", "out", "run", str(study), cwd=tmp_path, api_url=prefect_api)
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "1 of 2 variants succeeded, 1 failed" in done.stdout
+    [csv] = (tmp_path / "out").glob("*/*/results.csv")
+    assert sorted(pd.read_csv(csv)["status"]) == ["failed", "succeeded"]
+
+
+def test_all_succeeded_exits_0_against_a_running_server(prefect_api, write_study, models, tmp_path):
+    study = write_study(
+        study_data(
+            models=[str(models / "1ZoneUncontrolled.idf")],
+            weather=[GOLDEN],
+            run_period="design-days",
+            construction_sets={"baseline": {}},
+        )
+    )
+    done = epbatch("--output-dir", "out", "run", str(study), cwd=tmp_path, api_url=prefect_api)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "1 of 1 variants succeeded" in done.stdout
