@@ -15,8 +15,11 @@ class Settings(BaseSettings):
     output_dir: Path = Path("epbatch-runs")
     database_url: str | None = None
     energyplus: Path | None = None
-    runner: Literal["local"] = "local"
+    runner: Literal["local", "docker"] = "local"
     timeout_s: float = 3600.0
+    docker_image: str = "epbatch-energyplus:25.2.0"
+    docker_memory: str = "1g"
+    docker_cpus: float = 1.0
 
     @property
     def resolved_database_url(self) -> str:
