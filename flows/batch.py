@@ -3,15 +3,32 @@
 from pathlib import Path
 
 from prefect import flow, get_run_logger
-from prefect.futures import PrefectFuture, wait
+from prefect.futures import PrefectFuture, as_completed
 from prefect.task_runners import ThreadPoolTaskRunner
 
-from epbatch.batch import BatchSummary, plan_batch
+from epbatch.batch import BatchPlan, BatchSummary, plan_batch
+from epbatch.progress import BatchProgress, tracked
 from epbatch.results import VariantResult
 from epbatch.settings import get_settings
-from epbatch.simulate import failed_result
+from epbatch.simulate import VariantFailed, failed_result, reused_result
+from epbatch.variants import Variant
+from flows.artifacts import UiProgress
 from tasks.aggregate import aggregate_batch_results
 from tasks.simulate import run_single_variant
+
+
+def _outcome(
+    future: PrefectFuture[VariantResult], variant: Variant, plan: BatchPlan
+) -> tuple[VariantResult, bool]:
+    """The variant's record and whether it came from the cache; a crash becomes a record too."""
+    future.wait()  # sets the final state locally; the API may not have it yet
+    state = future.state
+    if state.is_completed():
+        return reused_result(variant, plan.options, future.result()), state.name == "Cached"
+    error = state.result(raise_on_failure=False)
+    if isinstance(error, VariantFailed):
+        return error.result, False
+    return failed_result(variant, plan.options, f"task crashed: {state.message}"), False
 
 
 @flow(name="run-energyplus-batch", validate_parameters=True)
@@ -27,18 +44,21 @@ def run_energyplus_batch(study: str, slots: int | None = None) -> BatchSummary:
         plan.slots,
         plan.folder,
     )
-    with ThreadPoolTaskRunner[VariantResult](max_workers=plan.slots) as runner:
-        futures: list[PrefectFuture[VariantResult]] = [
-            runner.submit(run_single_variant, {"variant": variant, "options": plan.options})
-            for variant in plan.variants
-        ]
-        wait(futures)  # leaving the runner cancels what is still running
-    results = [
-        future.result()
-        if future.state.is_completed()
-        else failed_result(variant, plan.options, f"task crashed: {future.state.message}")
-        for future, variant in zip(futures, plan.variants, strict=True)
-    ]
+    progress = BatchProgress(plan.batch_id, len(plan.variants), plan.slots, plan.folder)
+    ui = UiProgress(progress)
+    by_id: dict[str, VariantResult] = {}
+    with tracked(progress), ThreadPoolTaskRunner[VariantResult](max_workers=plan.slots) as runner:
+        futures: dict[PrefectFuture[VariantResult], Variant] = {
+            runner.submit(run_single_variant, {"variant": v, "options": plan.options}): v
+            for v in plan.variants
+        }
+        for future in as_completed(list(futures)):  # inside the block: leaving it cancels runs
+            result, cached = _outcome(future, futures[future], plan)
+            by_id[result.variant_id] = result
+            progress.add(result, cached)
+            ui.update()
+    results = [by_id[v.variant_id] for v in plan.variants]
+    ui.finish(results)
     summary = aggregate_batch_results(plan, results, settings.resolved_database_url)
     logger.info("%s", summary)
     return summary

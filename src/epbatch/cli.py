@@ -1,4 +1,4 @@
-"""The ``epbatch`` command: ``run STUDY`` and ``demo``.
+"""The ``epbatch`` command: ``run STUDY``, ``demo``, ``status``, ``server``.
 
 Exit status: 0 all variants succeeded, 1 some failed (results still stored), 2 invalid input.
 """
@@ -6,10 +6,13 @@ Exit status: 0 all variants succeeded, 1 some failed (results still stored), 2 i
 import argparse
 import os
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from epbatch.engine import EngineNotFoundError, find_engine
 from epbatch.inputs import resolve_inputs
+from epbatch.progress import BatchProgress, read_progress, status_lines, subscribe
 from epbatch.settings import get_settings
 from epbatch.study import MAX_SLOTS, StudyError, load_study
 
@@ -42,6 +45,18 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--slots", type=int, help="concurrent EnergyPlus processes")
     demo = commands.add_parser("demo", help="run the built-in demo study")
     demo.add_argument("--slots", type=int, help="concurrent EnergyPlus processes")
+    status = commands.add_parser("status", help="progress of a batch (default: the latest)")
+    status.add_argument("batch_id", nargs="?")
+    server = commands.add_parser("server", help="a local Prefect server, work pool and limit")
+    server.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback)")
+    server.add_argument("--port", type=int, default=4200)
+    server.add_argument(
+        "--slots",
+        type=int,
+        default=os.cpu_count() or 1,
+        help="the energyplus concurrency limit across all runs",
+    )
+    server.add_argument("--worker", action="store_true", help="also start a process worker")
     return parser
 
 
@@ -51,18 +66,91 @@ def _check(study_file: Path) -> None:
     resolve_inputs(study, study_file, find_engine(get_settings().energyplus))
 
 
+@contextmanager
+def _progress_bar() -> Iterator[None]:
+    """A terminal progress bar fed by the batch's progress updates."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    with Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        TextColumn("{task.fields[detail]}"),
+    ) as bar:
+        task = bar.add_task("variants", total=None, detail="")
+
+        def show(progress: BatchProgress) -> None:
+            eta = progress.eta_s
+            bar.update(
+                task,
+                total=progress.total,
+                completed=progress.done,
+                detail=f"failed {progress.failed}, running {progress.running}"
+                + (f", ETA {eta:.0f} s" if eta is not None else ""),
+            )
+
+        unsubscribe = subscribe(show)
+        try:
+            yield
+        finally:
+            unsubscribe()
+
+
 def _run(study_file: Path, slots: int | None) -> int:
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
     from epbatch.storage import database, load_results
     from flows.batch import run_energyplus_batch  # Prefect loads only when a batch runs
 
-    summary = run_energyplus_batch(str(study_file), slots)
+    with _progress_bar():
+        summary = run_energyplus_batch(str(study_file), slots)
     frame = load_results(database(summary.database_url), summary.batch_id)
-    with_columns = frame[TABLE_COLUMNS].fillna("")
-    print(with_columns.to_string(index=False, max_colwidth=60))
+    print(frame[TABLE_COLUMNS].fillna("").to_string(index=False, max_colwidth=60))
     print(summary)
     return 0 if summary.failed == 0 else 1
+
+
+def _status(batch_id: str | None) -> int:
+    data = read_progress(get_settings().output_dir, batch_id)
+    if data is None:
+        where = get_settings().output_dir
+        print(f"epbatch: no batch {batch_id or ''} found in {where}", file=sys.stderr)
+        return 2
+    print("\n".join(status_lines(data)))
+    return 0
+
+
+def _server(host: str, port: int, slots: int, worker: bool) -> int:
+    import signal
+    import subprocess
+
+    from epbatch.server import api_url, start_server, wait_healthy
+
+    url = api_url(host, port)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the children on SIGTERM too
+    processes = [start_server(host, port)]
+    try:
+        wait_healthy(url, processes[0])
+        os.environ["PREFECT_API_URL"] = url
+        from deployments.bootstrap import WORK_POOL, bootstrap
+
+        bootstrap(slots)
+        if worker:
+            command = [sys.executable, "-m", "prefect", "worker", "start", "--pool", WORK_POOL]
+            processes.append(subprocess.Popen(command, start_new_session=True))
+        print(
+            f"Prefect UI: http://{host}:{port}   work pool: {WORK_POOL}   "
+            f"energyplus limit: {slots}\nexport PREFECT_API_URL={url}",
+            flush=True,
+        )
+        return processes[0].wait()
+    except KeyboardInterrupt:
+        return 0
+    finally:
+        for process in reversed(processes):
+            process.terminate()
+            process.wait(timeout=30)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -71,6 +159,10 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["EPBATCH_OUTPUT_DIR"] = str(args.output_dir)
     if args.database_url:
         os.environ["EPBATCH_DATABASE_URL"] = args.database_url
+    if args.command == "status":
+        return _status(args.batch_id)
+    if args.command == "server":
+        return _server(args.host, args.port, args.slots, args.worker)
     try:
         if args.command == "demo":
             from epbatch.demo import write_demo_study

@@ -1,6 +1,6 @@
 """The result record of one variant: a failed simulation is data, not an exception."""
 
-from dataclasses import asdict, dataclass, fields
+from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
 Status = Literal["succeeded", "failed"]
@@ -30,9 +30,10 @@ class VariantResult:
     severe_errors: int = 0
     exit_code: int | None = None
     error: str | None = None
+    retryable: bool = field(default=False, metadata={"column": False})
 
     def row(self) -> dict[str, Any]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in RESULT_COLUMNS}
 
 
-RESULT_COLUMNS = [f.name for f in fields(VariantResult)]
+RESULT_COLUMNS = [f.name for f in fields(VariantResult) if f.metadata.get("column", True)]

@@ -1,5 +1,6 @@
 """Run one variant through a runner and turn its outputs into a ``VariantResult``."""
 
+import shutil
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -22,21 +23,34 @@ class RunOptions:
     runner: str = "local"
 
 
-def _failure(outcome: RunOutcome, err: ErrSummary | None, sql: Path) -> str | None:
-    """Why the run failed, or ``None`` if it succeeded."""
+class VariantFailed(Exception):
+    """Raised by the task layer so a failed variant shows as failed; carries its record."""
+
+    def __init__(self, result: VariantResult) -> None:
+        super().__init__(result.error)
+        self.result = result
+
+
+def _failure(outcome: RunOutcome, err: ErrSummary | None, sql: Path) -> tuple[str, bool] | None:
+    """Why the run failed and whether trying again may help; ``None`` if it succeeded.
+
+    Transient: the engine timed out, was killed by a signal, or left its outputs incomplete.
+    Deterministic: the model itself fails (Fatal/Severe errors, a non-zero exit of its own).
+    """
     if outcome.timed_out:
-        return f"timeout after {outcome.runtime_s:.1f} s"
+        return f"timeout after {outcome.runtime_s:.1f} s", True
     if err is not None and (err.fatal or err.severe) and not err.completed:
-        return "; ".join(err.messages) or "EnergyPlus terminated with a fatal error"
+        return "; ".join(err.messages) or "EnergyPlus terminated with a fatal error", False
     if outcome.exit_code != 0:
         tail = outcome.log_tail.strip().splitlines()[-1:] or [""]
-        return f"EnergyPlus exited with code {outcome.exit_code}: {tail[0]}".rstrip(": ")
+        message = f"EnergyPlus exited with code {outcome.exit_code}: {tail[0]}".rstrip(": ")
+        return message, outcome.exit_code < 0
     if err is None:
-        return "EnergyPlus wrote no eplusout.err"
+        return "EnergyPlus wrote no eplusout.err", True
     if not err.completed:
-        return "EnergyPlus did not report completion in eplusout.err"
+        return "EnergyPlus did not report completion in eplusout.err", True
     if not sql.is_file():
-        return "EnergyPlus wrote no eplusout.sql"
+        return "EnergyPlus wrote no eplusout.sql", True
     return None
 
 
@@ -54,23 +68,38 @@ def failed_result(variant: Variant, options: RunOptions, error: str) -> VariantR
     )
 
 
+def reused_result(variant: Variant, options: RunOptions, result: VariantResult) -> VariantResult:
+    """A result computed for identical content (a cache hit), relabelled for this variant."""
+    return replace(
+        result,
+        batch_id=options.batch_id,
+        variant_id=variant.variant_id,
+        model=variant.model,
+        weather=variant.weather,
+        construction_set=variant.construction_set,
+    )
+
+
 def simulate_variant(variant: Variant, options: RunOptions) -> VariantResult:
     """Run ``variant`` and return its record; never raises for a failing simulation."""
     out_dir = variant.folder / "out"
+    shutil.rmtree(out_dir, ignore_errors=True)  # nothing stale from an earlier attempt
     job = SimulationJob(
         options.executable, variant.idf, variant.epw, out_dir, options.mode, options.timeout_s
     )
     outcome = get_runner(options.runner).run(job)
     err = parse_err_file(out_dir / "eplusout.err")
     sql = out_dir / "eplusout.sql"
+    failure = _failure(outcome, err, sql)
     record = replace(
-        failed_result(variant, options, _failure(outcome, err, sql) or ""),
+        failed_result(variant, options, failure[0] if failure else ""),
         runtime_s=round(outcome.runtime_s, 3),
         warnings=err.warnings if err else 0,
         severe_errors=err.severe if err else 0,
         exit_code=outcome.exit_code,
+        retryable=bool(failure and failure[1]),
     )
-    if record.error:
+    if failure:
         return record
     try:
         return replace(record, status="succeeded", error=None, **asdict(read_metrics(sql)))

@@ -1,5 +1,6 @@
 """Expand a study into variants (models x construction sets x weather) and write their IDFs."""
 
+import hashlib
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ class Variant:
     construction_set: str
     folder: Path
     epw: Path
+    content_key: str  # same inputs, same engine, same options: same result
 
     @property
     def idf(self) -> Path:
@@ -41,6 +43,13 @@ def variant_ids(models: list[Path], sets: list[str], weather: list[Path]) -> Ite
                 base = f"{slug(model.stem)}__{slug(cset)}__{slug(epw.stem)}"
                 seen[base] = seen.get(base, 0) + 1
                 yield base if seen[base] == 1 else f"{base}-{seen[base]}"
+
+
+def content_key(idf_text: str, weather_digest: str, engine_version: str, run_period: object) -> str:
+    """A digest of everything a simulation's result depends on."""
+    digest = hashlib.sha256(idf_text.encode("latin-1"))
+    digest.update(f"|{weather_digest}|{engine_version}|{run_period!r}".encode())
+    return digest.hexdigest()
 
 
 def _check_classes(study: Study, model: Path, idf: object) -> list[str]:
@@ -67,6 +76,7 @@ def generate_variants(
     sets = list(study.construction_sets)
     ids = variant_ids(models, sets, weather)
     variants: list[Variant] = []
+    weather_digests = {epw: hashlib.sha256(epw.read_bytes()).hexdigest() for epw in weather}
     for model in models:
         try:
             idf = load_model(model, engine.idd)
@@ -85,7 +95,8 @@ def generate_variants(
                 text = idf_text(idf)
             for epw in weather:
                 vid = next(ids)
-                variant = Variant(vid, model.name, epw.name, name, variants_dir / vid, epw)
+                key = content_key(text, weather_digests[epw], engine.version, study.run_period)
+                variant = Variant(vid, model.name, epw.name, name, variants_dir / vid, epw, key)
                 variant.folder.mkdir(parents=True, exist_ok=True)
                 variant.idf.write_text(text, encoding="latin-1")
                 variants.append(variant)

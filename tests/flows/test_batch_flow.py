@@ -1,17 +1,19 @@
 """The parent flow end to end: real Prefect server, real engine, real SQLite results."""
 
 import asyncio
+import json
 from pathlib import Path
 
 import pandas as pd
 import pytest
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-from prefect.client.schemas.objects import TaskRun
+from prefect.client.schemas.objects import Artifact, TaskRun
 from sqlalchemy import create_engine, text
 
 from epbatch.settings import get_settings
 from epbatch.study import StudyError
+from epbatch.variants import slug
 from flows.batch import run_energyplus_batch
 from tests.conftest import GOLDEN, study_data
 
@@ -34,6 +36,20 @@ def task_runs(flow_run_id) -> list[TaskRun]:
             )
 
     return asyncio.run(read())
+
+
+def read_artifacts(key_prefix: str) -> dict[str, Artifact]:
+    """The latest artifact per key, for keys starting with ``key_prefix``."""
+
+    async def read() -> list[Artifact]:
+        async with get_client() as client:
+            return await client.read_artifacts()
+
+    found = sorted(
+        (a for a in asyncio.run(read()) if (a.key or "").startswith(key_prefix)),
+        key=lambda a: a.created or 0,
+    )
+    return {a.key: a for a in found if a.key}
 
 
 def max_overlap(runs: list[TaskRun]) -> int:
@@ -89,8 +105,17 @@ def test_batch_stores_every_variant_even_when_one_fails(
 
     runs = [r for r in task_runs(state.state_details.flow_run_id) if "energyplus" in r.tags]
     assert sorted(r.name for r in runs) == sorted(frame.index)
-    assert all(r.state and r.state.is_completed() for r in runs)
+    states = {r.name: r.state_name for r in runs}
+    assert states == {
+        v: "Failed" if m == "broken.idf" else "Completed" for v, m in frame.model.items()
+    }  # failures show as failures in the UI
     assert 1 <= max_overlap(runs) <= 2  # bounded by slots
+
+    artifacts = read_artifacts(f"{slug(summary.batch_id)}-")
+    assert artifacts[f"{slug(summary.batch_id)}-progress"].data == 100.0
+    assert "4 of 4 variants done" in str(artifacts[f"{slug(summary.batch_id)}-status"].data)
+    table = artifacts[f"{slug(summary.batch_id)}-results"].data
+    assert isinstance(table, str) and len(json.loads(table)) == 4
 
 
 def test_invalid_study_fails_before_any_simulation(prefect_api, settings_env, write_study):

@@ -1,0 +1,1 @@
+"""What ``prefect.yaml`` cannot say: the work pool and the ``energyplus`` concurrency limit."""

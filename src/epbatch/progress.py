@@ -1,0 +1,145 @@
+"""Live progress of a batch: counts, ETA, a ``progress.json`` beside the results, listeners."""
+
+import json
+import os
+import statistics
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from epbatch.results import VariantResult
+
+PROGRESS_FILE = "progress.json"
+Listener = Callable[["BatchProgress"], None]
+_listeners: list[Listener] = []
+_tracked: dict[str, "BatchProgress"] = {}
+_lock = threading.RLock()
+
+
+def subscribe(listener: Listener) -> Callable[[], None]:
+    """Call ``listener`` on every update of any batch in this process; returns an unsubscribe."""
+    _listeners.append(listener)
+    return lambda: _listeners.remove(listener)
+
+
+@dataclass
+class BatchProgress:
+    batch_id: str
+    total: int
+    slots: int
+    folder: Path
+    succeeded: int = 0
+    failed: int = 0
+    cached: int = 0
+    running: int = 0
+    started: float = field(default_factory=time.time)
+    runtimes: list[float] = field(default_factory=list, repr=False)
+
+    @property
+    def done(self) -> int:
+        return self.succeeded + self.failed
+
+    @property
+    def queued(self) -> int:
+        return self.total - self.done - self.running
+
+    @property
+    def eta_s(self) -> float | None:
+        """Remaining simulations times the median measured run time, over the slots."""
+        if not self.runtimes:
+            return None
+        remaining = self.total - self.done
+        return remaining * statistics.median(self.runtimes) / self.slots
+
+    def add(self, result: VariantResult, cached: bool = False) -> None:
+        """Count a finished variant."""
+        with _lock:
+            self._count(result, cached)
+            self.publish()
+
+    def _count(self, result: VariantResult, cached: bool) -> None:
+        if result.status == "succeeded":
+            self.succeeded += 1
+        else:
+            self.failed += 1
+        if cached:
+            self.cached += 1
+        elif result.runtime_s > 0:
+            self.runtimes.append(result.runtime_s)
+
+    def snapshot(self) -> dict[str, Any]:
+        data = asdict(self)
+        data.pop("runtimes")
+        data["folder"] = str(self.folder)
+        eta = self.eta_s
+        data |= {
+            "done": self.done,
+            "queued": self.queued,
+            "eta_s": None if eta is None else round(eta, 1),
+            "elapsed_s": round(time.time() - self.started, 1),
+            "updated": time.time(),
+        }
+        return data
+
+    def publish(self) -> None:
+        """Write ``progress.json`` (atomically) and tell the listeners."""
+        path = self.folder / PROGRESS_FILE
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(self.snapshot()), encoding="utf-8")
+        os.replace(partial, path)
+        for listener in list(_listeners):
+            listener(self)
+
+
+@contextmanager
+def tracked(progress: BatchProgress) -> Iterator[BatchProgress]:
+    """Make ``progress`` reachable by batch id while the block runs."""
+    _tracked[progress.batch_id] = progress
+    progress.publish()
+    try:
+        yield progress
+    finally:
+        del _tracked[progress.batch_id]
+
+
+@contextmanager
+def engine_running(batch_id: str) -> Iterator[None]:
+    """Count one running engine for the batch (a no-op where the batch is not tracked)."""
+    progress = _tracked.get(batch_id)
+    if progress is None:
+        yield
+        return
+    with _lock:
+        progress.running += 1
+        progress.publish()
+    try:
+        yield
+    finally:
+        with _lock:
+            progress.running -= 1
+            progress.publish()
+
+
+def status_lines(data: dict[str, Any]) -> list[str]:
+    """A snapshot as text, for the terminal and the Prefect UI alike."""
+    eta = "unknown" if data["eta_s"] is None else f"{data['eta_s']:.0f} s"
+    return [
+        f"batch {data['batch_id']}: {data['done']} of {data['total']} variants done",
+        f"succeeded {data['succeeded']} (cached {data['cached']}), failed {data['failed']}, "
+        f"running {data['running']}, queued {data['queued']}",
+        f"slots {data['slots']}, elapsed {data['elapsed_s']:.0f} s, ETA {eta}",
+    ]
+
+
+def read_progress(output_dir: Path, batch_id: str | None = None) -> dict[str, Any] | None:
+    """The snapshot of ``batch_id``, or of the most recently updated batch."""
+    pattern = f"*/{batch_id}/{PROGRESS_FILE}" if batch_id else f"*/*/{PROGRESS_FILE}"
+    files = sorted(output_dir.glob(pattern), key=lambda p: p.stat().st_mtime)
+    if not files:
+        return None
+    data: dict[str, Any] = json.loads(files[-1].read_text(encoding="utf-8"))
+    return data

@@ -1,0 +1,55 @@
+"""Start a local Prefect server (a subprocess, analytics off) and wait until it answers."""
+
+import os
+import subprocess
+import sys
+import time
+import urllib.error
+import urllib.request
+
+# Blocked `energyplus` tasks re-poll the server after min(mean run time, this) seconds
+# (Prefect's default 10 s left slots idle between short runs; see docs/architecture.md).
+TAG_SLOT_WAIT_S = 1
+
+SERVER_ENV = {
+    "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+    "DO_NOT_TRACK": "1",
+    "PREFECT_SERVER_TASKS_TAG_CONCURRENCY_SLOT_WAIT_SECONDS": str(TAG_SLOT_WAIT_S),
+}
+
+
+def api_url(host: str, port: int) -> str:
+    return f"http://{host}:{port}/api"
+
+
+def start_server(host: str, port: int) -> subprocess.Popen[bytes]:
+    """``prefect server start`` in its own process group, with epbatch's server settings."""
+    env = {**os.environ, **SERVER_ENV}
+    env.pop("PREFECT_API_URL", None)
+    command = [
+        sys.executable,
+        "-m",
+        "prefect",
+        "server",
+        "start",
+        "--host",
+        host,
+        "--port",
+        str(port),
+        "--analytics-off",
+    ]
+    return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+
+
+def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float = 120) -> None:
+    """Return once ``{url}/health`` answers; raise if the server exits or times out."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"the Prefect server exited with code {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"{url}/health", timeout=2):  # noqa: S310 - our own URL
+                return
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.3)
+    raise TimeoutError(f"the Prefect server at {url} did not answer within {timeout_s:.0f} s")
