@@ -17,9 +17,8 @@ LIMIT_TAG = "energyplus"
 
 def ensure_work_pool(name: str = WORK_POOL) -> None:
     """A process work pool: its workers run flows as local subprocesses."""
-    with get_client(sync_client=True) as client:
-        with suppress(ObjectAlreadyExists):
-            client.create_work_pool(WorkPoolCreate(name=name, type="process"))
+    with get_client(sync_client=True) as client, suppress(ObjectAlreadyExists):
+        client.create_work_pool(WorkPoolCreate(name=name, type="process"))
 
 
 def ensure_energyplus_limit(slots: int) -> None:
