@@ -9,6 +9,7 @@ from prefect.task_runners import ThreadPoolTaskRunner
 from epbatch.batch import BatchPlan, BatchSummary, plan_batch
 from epbatch.progress import BatchProgress, tracked
 from epbatch.results import VariantResult
+from epbatch.runners.base import RunnerName
 from epbatch.settings import get_settings
 from epbatch.simulate import VariantFailed, failed_result, reused_result
 from epbatch.variants import Variant
@@ -32,11 +33,16 @@ def _outcome(
 
 
 @flow(name="run-energyplus-batch", validate_parameters=True)
-def run_energyplus_batch(study: str, slots: int | None = None) -> BatchSummary:
-    """Run every variant of the study file ``study``, ``slots`` EnergyPlus processes at a time."""
+def run_energyplus_batch(
+    study: str, slots: int | None = None, runner: RunnerName | None = None
+) -> BatchSummary:
+    """Run every variant of the study file ``study``, ``slots`` EnergyPlus processes at a time.
+
+    ``slots`` and ``runner`` (local or docker) override the study file's.
+    """
     logger = get_run_logger()
     settings = get_settings()
-    plan = plan_batch(Path(study), settings, slots)
+    plan = plan_batch(Path(study), settings, slots, runner)
     logger.info(
         "batch %s: %d variants on %d slots in %s",
         plan.batch_id,
@@ -47,9 +53,9 @@ def run_energyplus_batch(study: str, slots: int | None = None) -> BatchSummary:
     progress = BatchProgress(plan.batch_id, len(plan.variants), plan.slots, plan.folder)
     ui = UiProgress(progress)
     by_id: dict[str, VariantResult] = {}
-    with tracked(progress), ThreadPoolTaskRunner[VariantResult](max_workers=plan.slots) as runner:
+    with tracked(progress), ThreadPoolTaskRunner[VariantResult](max_workers=plan.slots) as pool:
         futures: dict[PrefectFuture[VariantResult], Variant] = {
-            runner.submit(run_single_variant, {"variant": v, "options": plan.options}): v
+            pool.submit(run_single_variant, {"variant": v, "options": plan.options}): v
             for v in plan.variants
         }
         for future in as_completed(list(futures)):  # inside the block: leaving it cancels runs

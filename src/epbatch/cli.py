@@ -13,6 +13,7 @@ from pathlib import Path
 from epbatch.engine import EngineNotFoundError, find_engine
 from epbatch.inputs import resolve_inputs
 from epbatch.progress import BatchProgress, read_progress, status_lines, subscribe
+from epbatch.runners.base import RunnerName
 from epbatch.settings import get_settings
 from epbatch.study import MAX_SLOTS, StudyError, load_study
 
@@ -43,8 +44,10 @@ def _parser() -> argparse.ArgumentParser:
     run = commands.add_parser("run", help="run a study file")
     run.add_argument("study", type=Path)
     run.add_argument("--slots", type=int, help="concurrent EnergyPlus processes")
+    run.add_argument("--runner", choices=["local", "docker"], help="override the study's runner")
     demo = commands.add_parser("demo", help="run the built-in demo study")
     demo.add_argument("--slots", type=int, help="concurrent EnergyPlus processes")
+    demo.add_argument("--runner", choices=["local", "docker"], help="local or docker")
     status = commands.add_parser("status", help="progress of a batch (default: the latest)")
     status.add_argument("batch_id", nargs="?")
     server = commands.add_parser("server", help="a local Prefect server, work pool and limit")
@@ -97,14 +100,14 @@ def _progress_bar() -> Iterator[None]:
             unsubscribe()
 
 
-def _run(study_file: Path, slots: int | None) -> int:
+def _run(study_file: Path, slots: int | None, runner: RunnerName | None) -> int:
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
     from epbatch.storage import database, load_results
     from flows.batch import run_energyplus_batch  # Prefect loads only when a batch runs
 
     with _progress_bar():
-        summary = run_energyplus_batch(str(study_file), slots)
+        summary = run_energyplus_batch(str(study_file), slots, runner)
     frame = load_results(database(summary.database_url), summary.batch_id)
     print(frame[TABLE_COLUMNS].fillna("").to_string(index=False, max_colwidth=60))
     print(summary)
@@ -173,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.slots is not None and not 1 <= args.slots <= MAX_SLOTS:
             raise StudyError("--slots", [f"must be between 1 and {MAX_SLOTS}, got {args.slots}"])
         _check(study_file)
-        return _run(study_file, args.slots)
+        return _run(study_file, args.slots, args.runner)
     except (StudyError, EngineNotFoundError) as error:
         print(f"epbatch: invalid input:\n{error}", file=sys.stderr)
         return 2

@@ -2,9 +2,10 @@
 
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from epbatch.runners.base import RunnerName
 
 
 class Settings(BaseSettings):
@@ -15,7 +16,7 @@ class Settings(BaseSettings):
     output_dir: Path = Path("epbatch-runs")
     database_url: str | None = None
     energyplus: Path | None = None
-    runner: Literal["local", "docker"] = "local"
+    runner: RunnerName = "local"
     timeout_s: float = 3600.0
     docker_image: str = "epbatch-energyplus:25.2.0"
     docker_memory: str = "1g"

@@ -7,7 +7,7 @@ from pathlib import Path
 from epbatch.errfile import ErrSummary, parse_err_file
 from epbatch.results import VariantResult
 from epbatch.runners import RunOutcome, SimulationJob, get_runner
-from epbatch.runners.base import RunMode
+from epbatch.runners.base import RunMode, RunnerName
 from epbatch.sqlresults import ResultsError, read_metrics
 from epbatch.variants import Variant
 
@@ -20,7 +20,7 @@ class RunOptions:
     executable: Path
     mode: RunMode
     timeout_s: float
-    runner: str = "local"
+    runner: RunnerName = "local"
 
 
 class VariantFailed(Exception):

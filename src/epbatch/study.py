@@ -15,6 +15,8 @@ from pydantic import (
     model_validator,
 )
 
+from epbatch.runners.base import RunnerName
+
 SURFACE_CLASSES = ("exterior_wall", "roof", "ground_floor", "window")
 MAX_SLOTS = 256
 
@@ -117,6 +119,7 @@ class Study(_Strict):
     run_period: RunPeriod = "annual"
     slots: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=MAX_SLOTS)
     timeout_s: float | None = Field(default=None, gt=0)
+    runner: RunnerName | None = None
     construction_sets: dict[SafeName, ConstructionSet] = Field(min_length=1)
 
     @field_validator("construction_sets", mode="before")

@@ -5,6 +5,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 RunMode = Literal["run-period", "design-days"]
+RunnerName = Literal["local", "docker"]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,115 @@
+"""prefect.yaml for real: deploy --all, a process worker, `prefect deployment run`, results stored."""
+
+import asyncio
+import re
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from uuid import UUID
+
+import pytest
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.objects import FlowRun
+from sqlalchemy import create_engine, text
+
+from tests.conftest import GOLDEN, INSULATED_WALL, study_data
+
+pytestmark = [pytest.mark.prefect, pytest.mark.engine]
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def prefect(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "prefect", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def read_flow_run(flow_run_id: UUID) -> FlowRun:
+    async def read() -> FlowRun:
+        async with get_client() as client:
+            return await client.read_flow_run(flow_run_id)
+
+    return asyncio.run(read())
+
+
+@pytest.fixture(scope="module")
+def worker_env(prefect_env, prefect_api, tmp_path_factory) -> Iterator[dict[str, str]]:
+    """Deployments applied from prefect.yaml and a process worker polling the pool."""
+    out = tmp_path_factory.mktemp("worker-runs")
+    env = prefect_env | {"EPBATCH_OUTPUT_DIR": str(out), "PREFECT_WORKER_QUERY_SECONDS": "2"}
+    deployed = prefect("--no-prompt", "deploy", "--all", env=env)
+    assert deployed.returncode == 0, deployed.stdout + deployed.stderr
+    log = out / "worker.log"
+    with log.open("wb") as sink:
+        worker = subprocess.Popen(
+            [sys.executable, "-m", "prefect", "worker", "start", "--pool", "epbatch-process"],
+            cwd=ROOT,
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        yield env
+    finally:
+        worker.terminate()
+        worker.wait(timeout=60)
+
+
+def test_deployment_run_is_picked_up_and_stores_results(worker_env, write_study, models):
+    study = write_study(
+        study_data(
+            models=[str(models / "1ZoneUncontrolled.idf")],
+            weather=[GOLDEN],
+            run_period="design-days",
+            construction_sets={"baseline": {}, "insulated": {"exterior_wall": INSULATED_WALL}},
+        )
+    )
+    started = prefect(
+        "deployment",
+        "run",
+        "run-energyplus-batch/study",
+        "--param",
+        f"study={study}",
+        "--param",
+        "slots=2",
+        env=worker_env,
+    )
+    assert started.returncode == 0, started.stdout + started.stderr
+    match = re.search(r"UUID:\s*([0-9a-f-]{36})", started.stdout)
+    assert match, started.stdout
+    flow_run_id = UUID(match.group(1))
+
+    deadline = time.monotonic() + 300
+    while not (run := read_flow_run(flow_run_id)).state or not run.state.is_final():
+        assert time.monotonic() < deadline, f"flow run still {run.state_name}"
+        time.sleep(1)
+    assert run.state_name == "Completed", run.state
+    assert run.start_time and run.created
+    latency = (run.start_time - run.created).total_seconds()
+    print(f"deployment pickup latency: {latency:.1f} s")  # reported in the closing note
+
+    database = create_engine(f"sqlite:///{worker_env['EPBATCH_OUTPUT_DIR']}/epbatch.sqlite")
+    with database.connect() as db:
+        rows = db.execute(text("SELECT status FROM results")).scalars().all()
+    assert rows == ["succeeded", "succeeded"]
+
+
+def test_nightly_schedule_is_declared(worker_env):
+    async def read() -> object:
+        async with get_client() as client:
+            return await client.read_deployment_by_name("run-energyplus-batch/nightly-demo")
+
+    deployment = asyncio.run(read())
+    [schedule] = deployment.schedules  # type: ignore[attr-defined]
+    assert schedule.schedule.cron == "0 2 * * *" and schedule.active
+    assert deployment.parameters["study"] == "studies/demo/study.yaml"  # type: ignore[attr-defined]
+    assert (ROOT / "studies" / "demo" / "study.yaml").is_file()  # written by the bootstrap
