@@ -3,14 +3,15 @@
 import uuid
 from collections import Counter
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
 from epbatch.engine import find_engine
 from epbatch.inputs import resolve_inputs
+from epbatch.migrate import display_url
 from epbatch.results import VariantResult
-from epbatch.runners.base import RunMode
+from epbatch.runners.base import RunMode, RunnerName
 from epbatch.settings import Settings
 from epbatch.simulate import RunOptions
 from epbatch.storage import BatchRow, database, results_frame, store_batch, write_tables
@@ -40,12 +41,12 @@ class BatchSummary:
     total: int
     succeeded: int
     failed: int
-    database_url: str
+    database_url: str = field(repr=False)  # may hold a password
 
     def __str__(self) -> str:
         return (
             f"batch {self.batch_id}: {self.succeeded} of {self.total} variants succeeded, "
-            f"{self.failed} failed; results in {self.folder} and {self.database_url}"
+            f"{self.failed} failed; results in {self.folder} and {display_url(self.database_url)}"
         )
 
 
@@ -53,8 +54,12 @@ def new_batch_id(study_name: str, now: datetime) -> str:
     return f"{slug(study_name)}-{now:%Y%m%dT%H%M%S}-{uuid.uuid4().hex[:6]}"
 
 
-def plan_batch(study_file: Path, settings: Settings, slots: int | None = None) -> BatchPlan:
+def plan_batch(
+    study_file: Path, settings: Settings, slots: int | None = None, runner: RunnerName | None = None
+) -> BatchPlan:
     """Validate the study and its files, then write every variant IDF.
+
+    ``slots`` and ``runner`` override the study's, which override the settings'.
 
     Raises ``StudyError`` (naming file, key and problem) before any simulation starts.
     """
@@ -66,9 +71,9 @@ def plan_batch(study_file: Path, settings: Settings, slots: int | None = None) -
     folder = (settings.output_dir / slug(study.name) / batch_id).resolve()
     variants = generate_variants(study, study_file, models, weather, engine, folder / "variants")
     mode: RunMode = "design-days" if study.run_period == "design-days" else "run-period"
-    options = RunOptions(
-        batch_id, engine.executable, mode, study.timeout_s or settings.timeout_s, settings.runner
-    )
+    timeout_s = study.timeout_s or settings.timeout_s
+    runner = runner or study.runner or settings.runner
+    options = RunOptions(batch_id, engine.executable, mode, timeout_s, runner)
     return BatchPlan(
         batch_id,
         study,

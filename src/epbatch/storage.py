@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
+from epbatch.migrate import upgrade_engine
 from epbatch.results import RESULT_COLUMNS, VariantResult
 
 
@@ -87,13 +88,25 @@ _RESULT_FIELDS = [c for c in RESULT_COLUMNS if c not in _VARIANT_FIELDS[2:]]
 
 
 def database(url: str) -> Engine:
-    """An engine for ``url`` with the schema created; SQLite folders are made as needed."""
+    """An engine for ``url`` with the schema upgraded to head; SQLite folders are made as needed.
+
+    Any SQLAlchemy URL: ``sqlite:///path``, ``postgresql+psycopg://user:pw@host:port/db``.
+    """
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
     engine = create_engine(url)
-    Base.metadata.create_all(engine)
+    try:
+        upgrade_engine(engine)
+    except BaseException:
+        engine.dispose()
+        raise
     return engine
+
+
+def upgrade_database(url: str) -> None:
+    """Create the results schema at ``url``, or upgrade it in place (``alembic upgrade head``)."""
+    database(url).dispose()
 
 
 def store_batch(engine: Engine, batch: BatchRow, results: Sequence[VariantResult]) -> None:
