@@ -72,3 +72,22 @@ def prefect_api(prefect_env: dict[str, str]) -> Iterator[str]:
     }
     with temporary_settings(settings):
         yield prefect_env["PREFECT_API_URL"]
+
+
+@pytest.fixture
+def fresh_cache(prefect_api: str, tmp_path: Path) -> Iterator[Path]:
+    """A result store of this test's own, so no other test's results are reused."""
+    storage = tmp_path / "prefect-results"
+    with temporary_settings({PREFECT_LOCAL_STORAGE_PATH: storage}):
+        yield storage
+
+
+@pytest.fixture
+def output_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """EPBATCH_OUTPUT_DIR for flows run in this process."""
+    from epbatch.settings import get_settings
+
+    monkeypatch.setenv("EPBATCH_OUTPUT_DIR", str(tmp_path / "runs"))
+    get_settings.cache_clear()
+    yield tmp_path / "runs"
+    get_settings.cache_clear()

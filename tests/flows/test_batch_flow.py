@@ -7,8 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from prefect.client.orchestration import get_client
-from prefect.client.schemas.filters import FlowRunFilter, FlowRunFilterId
-from prefect.client.schemas.objects import Artifact, TaskRun
+from prefect.client.schemas.objects import Artifact
 from sqlalchemy import create_engine, text
 
 from epbatch.settings import get_settings
@@ -16,26 +15,17 @@ from epbatch.study import StudyError
 from epbatch.variants import slug
 from flows.batch import run_energyplus_batch
 from tests.conftest import GOLDEN, study_data
+from tests.flows.helpers import max_overlap, run_intervals, task_runs
 
 pytestmark = [pytest.mark.prefect, pytest.mark.engine]
 
 
 @pytest.fixture
-def settings_env(tmp_path: Path, monkeypatch):
+def settings_env(tmp_path: Path, monkeypatch, fresh_cache):
     monkeypatch.setenv("EPBATCH_OUTPUT_DIR", str(tmp_path / "runs"))
     get_settings.cache_clear()
     yield tmp_path / "runs"
     get_settings.cache_clear()
-
-
-def task_runs(flow_run_id) -> list[TaskRun]:
-    async def read() -> list[TaskRun]:
-        async with get_client() as client:
-            return await client.read_task_runs(
-                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
-            )
-
-    return asyncio.run(read())
 
 
 def read_artifacts(key_prefix: str) -> dict[str, Artifact]:
@@ -50,18 +40,6 @@ def read_artifacts(key_prefix: str) -> dict[str, Artifact]:
         key=lambda a: a.created or 0,
     )
     return {a.key: a for a in found if a.key}
-
-
-def max_overlap(runs: list[TaskRun]) -> int:
-    events = sorted(
-        [(r.start_time, 1) for r in runs] + [(r.end_time, -1) for r in runs],
-        key=lambda e: (e[0], e[1]),
-    )
-    depth = peak = 0
-    for _, step in events:
-        depth += step
-        peak = max(peak, depth)
-    return peak
 
 
 def test_batch_stores_every_variant_even_when_one_fails(
@@ -103,13 +81,13 @@ def test_batch_stores_every_variant_even_when_one_fails(
         ]
     assert counts == [1, 4, 4]
 
-    runs = [r for r in task_runs(state.state_details.flow_run_id) if "energyplus" in r.tags]
+    runs = task_runs(state.state_details.flow_run_id)
     assert sorted(r.name for r in runs) == sorted(frame.index)
     states = {r.name: r.state_name for r in runs}
     assert states == {
         v: "Failed" if m == "broken.idf" else "Completed" for v, m in frame.model.items()
     }  # failures show as failures in the UI
-    assert 1 <= max_overlap(runs) <= 2  # bounded by slots
+    assert 1 <= max_overlap(run_intervals(runs)) <= 2  # slots bound it
 
     artifacts = read_artifacts(f"{slug(summary.batch_id)}-")
     assert artifacts[f"{slug(summary.batch_id)}-progress"].data == 100.0

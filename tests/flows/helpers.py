@@ -1,0 +1,58 @@
+"""Reading what the Prefect server recorded, for the flow tests."""
+
+import asyncio
+from datetime import datetime
+from uuid import UUID
+
+from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import (
+    FlowRunFilter,
+    FlowRunFilterId,
+    TaskRunFilter,
+    TaskRunFilterStartTime,
+    TaskRunFilterTags,
+)
+from prefect.client.schemas.objects import State, TaskRun
+
+
+def task_runs(flow_run_id: UUID | None = None, since: datetime | None = None) -> list[TaskRun]:
+    """``energyplus`` task runs of one flow run, or of every flow run started since ``since``."""
+
+    async def read() -> list[TaskRun]:
+        async with get_client() as client:
+            return await client.read_task_runs(
+                flow_run_filter=FlowRunFilter(id=FlowRunFilterId(any_=[flow_run_id]))
+                if flow_run_id
+                else None,
+                task_run_filter=TaskRunFilter(
+                    tags=TaskRunFilterTags(all_=["energyplus"]),
+                    start_time=TaskRunFilterStartTime(after_=since) if since else None,
+                ),
+            )
+
+    return asyncio.run(read())
+
+
+def state_history(task_run_id: UUID) -> list[State]:
+    async def read() -> list[State]:
+        async with get_client() as client:
+            return await client.read_task_run_states(task_run_id)
+
+    return asyncio.run(read())
+
+
+def max_overlap(intervals: list[tuple[datetime, datetime]]) -> int:
+    """The most intervals open at one instant (an end and a start at once do not overlap)."""
+    events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
+    depth = peak = 0
+    for _, step in events:
+        depth += step
+        peak = max(peak, depth)
+    return peak
+
+
+def run_intervals(runs: list[TaskRun]) -> list[tuple[datetime, datetime]]:
+    """(start, end) of each task run: the time it held an ``energyplus`` slot."""
+    intervals = [(r.start_time, r.end_time) for r in runs]
+    assert all(start and end for start, end in intervals), "a task run without start or end"
+    return [(start, end) for start, end in intervals if start and end]

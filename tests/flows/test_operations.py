@@ -1,0 +1,218 @@
+"""Retries by failure class, the content cache, resume after a kill, and slots shared by batches."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from sqlalchemy import create_engine, text
+
+from epbatch.progress import PROGRESS_FILE
+from flows.batch import run_energyplus_batch
+from tests.conftest import GOLDEN, INSULATED_WALL, TRIPLE_GLAZING, study_data
+from tests.flows.conftest import SLOTS
+from tests.flows.helpers import max_overlap, run_intervals, state_history, task_runs
+
+pytestmark = [pytest.mark.prefect, pytest.mark.engine]
+
+
+def engine_pids(marker: str) -> list[int]:
+    """EnergyPlus processes whose command line mentions ``marker`` (a test's own folder)."""
+    found = subprocess.run(
+        ["pgrep", "-f", f"energyplus.*{marker}"], capture_output=True, text=True, check=False
+    )
+    return [int(p) for p in found.stdout.split()]
+
+
+def kill_first_engine(marker: str, after_s: float) -> threading.Thread:
+    """SIGKILL the first engine run under ``marker`` once it has run ``after_s`` seconds."""
+
+    def watch() -> None:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            if pids := engine_pids(marker):
+                time.sleep(after_s)
+                os.kill(pids[0], signal.SIGKILL)
+                return
+            time.sleep(0.05)
+
+    thread = threading.Thread(target=watch, daemon=True)
+    thread.start()
+    return thread
+
+
+def test_engine_killed_mid_run_is_retried_and_succeeds(
+    output_dir, fresh_cache, write_study, models
+):
+    study = write_study(
+        study_data(
+            models=[str(models / "5ZoneAirCooled.idf")],
+            weather=[GOLDEN],
+            run_period={"start": "01-01", "end": "06-30"},
+            construction_sets={"baseline": {}},
+        )
+    )
+    killer = kill_first_engine(str(output_dir), after_s=0.5)
+    state = run_energyplus_batch(str(study), return_state=True)
+    killer.join()
+    assert state.result().succeeded == 1
+    [run] = task_runs(state.state_details.flow_run_id)
+    assert run.run_count == 2
+    names = [s.name for s in state_history(run.id)]
+    assert "AwaitingRetry" in names and names[-1] == "Completed", names  # visible in the UI
+
+
+def test_deterministic_failure_is_not_retried(
+    output_dir, fresh_cache, write_study, models, tmp_path
+):
+    broken = tmp_path / "broken.idf"
+    broken.write_text((models / "1ZoneUncontrolled.idf").read_text().replace("R31LAYER;", "NOPE;"))
+    study = write_study(
+        study_data(
+            models=[str(broken)],
+            weather=[GOLDEN],
+            run_period="design-days",
+            construction_sets={"baseline": {}},
+        )
+    )
+    state = run_energyplus_batch(str(study), return_state=True)
+    assert state.result().failed == 1
+    [run] = task_runs(state.state_details.flow_run_id)
+    assert (run.run_count, run.state_name) == (1, "Failed")
+
+
+def test_rerun_of_a_finished_study_comes_from_the_cache(
+    output_dir, fresh_cache, write_study, models
+):
+    study = write_study(
+        study_data(
+            models=[str(models / "1ZoneUncontrolled.idf")],
+            weather=[GOLDEN],
+            run_period="design-days",
+            construction_sets={
+                "a": {},
+                "b": {"exterior_wall": INSULATED_WALL},
+                "c": {"roof": INSULATED_WALL},
+            },
+        )
+    )
+    first = run_energyplus_batch(str(study), return_state=True)
+    second = run_energyplus_batch(str(study), return_state=True)
+    one, two = first.result(), second.result()
+    assert one.batch_id != two.batch_id and two.succeeded == 3
+    assert {r.state_name for r in task_runs(second.state_details.flow_run_id)} == {"Cached"}
+    columns = ["variant_id", "status", "site_energy_gj", "runtime_s"]
+    tables = [pd.read_parquet(s.folder / "results.parquet")[columns] for s in (one, two)]
+    pd.testing.assert_frame_equal(tables[0], tables[1])
+    progress = json.loads((two.folder / PROGRESS_FILE).read_text())
+    assert (progress["cached"], progress["done"]) == (3, 3)
+
+
+def epbatch_process(study: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", "epbatch.cli", "run", str(study)],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def test_killed_batch_resumes_with_only_the_missing_variants(
+    prefect_env, write_study, models, tmp_path
+):
+    """The killed flow's slot leases expire on the server, so the re-run is not blocked forever."""
+    out = tmp_path / "runs"
+    env = prefect_env | {
+        "EPBATCH_OUTPUT_DIR": str(out),
+        "PREFECT_LOCAL_STORAGE_PATH": str(tmp_path / "results"),
+    }
+    sets = {
+        f"wall-{i}": {
+            "exterior_wall": {
+                "layers": [dict(INSULATED_WALL["layers"][1], thickness=0.05 * (i + 1))]
+            }
+        }
+        for i in range(6)
+    }
+    study = write_study(
+        study_data(
+            models=[str(models / "5ZoneAirCooled.idf")], weather=[GOLDEN], construction_sets=sets
+        )
+    )
+    first = epbatch_process(study, env, tmp_path / "first.log")
+    deadline = time.monotonic() + 300
+    while not (
+        done := [
+            p
+            for p in out.glob(f"*/*/{PROGRESS_FILE}")
+            if json.loads(p.read_text())["succeeded"] >= 2
+        ]
+    ):
+        assert first.poll() is None and time.monotonic() < deadline, "batch ended too early"
+        time.sleep(0.2)
+    os.killpg(first.pid, signal.SIGKILL)  # the flow process dies mid-batch...
+    for pid in engine_pids(str(out)):
+        os.kill(pid, signal.SIGKILL)  # ...and its engines with it (as on a machine crash)
+    first.wait()
+    finished_before = json.loads(done[0].read_text())["succeeded"]
+
+    start = time.monotonic()
+    second = epbatch_process(study, env, tmp_path / "second.log")
+    assert second.wait(timeout=600) == 0, (tmp_path / "second.log").read_text()[-3000:]
+    print(f"re-run after the kill: {time.monotonic() - start:.0f} s (includes lease expiry)")
+
+    [db_file] = out.glob("epbatch.sqlite")
+    with create_engine(f"sqlite:///{db_file}").connect() as db:
+        batches = db.execute(text("SELECT batch_id, n_variants FROM batches")).all()
+        rows = db.execute(text("SELECT count(*), count(DISTINCT variant_id) FROM results")).one()
+    assert len(batches) == 1 and batches[0][1] == 6  # the killed batch never wrote rows
+    assert tuple(rows) == (6, 6)  # no duplicates, none lost
+    progress = json.loads(next(out.glob(f"*/{batches[0][0]}/{PROGRESS_FILE}")).read_text())
+    assert progress["cached"] >= finished_before  # only what was missing ran again
+
+
+def test_two_batches_at_once_share_the_energyplus_limit(prefect_env, write_study, models, tmp_path):
+    since = datetime.now(UTC)
+    env = prefect_env | {
+        "EPBATCH_OUTPUT_DIR": str(tmp_path / "runs"),
+        "PREFECT_LOCAL_STORAGE_PATH": str(tmp_path / "results"),
+    }
+    processes = []
+    for name, glazing in (("a", {}), ("b", {"window": TRIPLE_GLAZING})):
+        sets = {
+            f"{name}-{i}": {
+                "exterior_wall": {
+                    "layers": [dict(INSULATED_WALL["layers"][1], thickness=0.05 * (i + 1))]
+                }
+            }
+            | glazing
+            for i in range(4)
+        }
+        study = write_study(
+            study_data(
+                models=[str(models / "5ZoneAirCooled.idf")],
+                weather=[GOLDEN],
+                run_period={"start": "01-01", "end": "01-03"},
+                slots=SLOTS,
+                construction_sets=sets,
+            ),
+            name=f"{name}.yaml",
+        )
+        processes.append(epbatch_process(study, env, tmp_path / f"{name}.log"))
+    assert [p.wait(timeout=900) for p in processes] == [0, 0]
+    runs = task_runs(since=since)
+    assert len(runs) == 8
+    intervals = run_intervals(runs)
+    assert max_overlap(intervals) == SLOTS  # never more engines than the limit, across batches
+    busy = sum((end - start).total_seconds() for start, end in intervals)
+    span = (max(e for _, e in intervals) - min(s for s, _ in intervals)).total_seconds()
+    print(f"slot utilisation, two batches on {SLOTS} slots: {busy / (SLOTS * span):.2f}")
