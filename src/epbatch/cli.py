@@ -162,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["EPBATCH_OUTPUT_DIR"] = str(args.output_dir)
     if args.database_url:
         os.environ["EPBATCH_DATABASE_URL"] = args.database_url
+    get_settings.cache_clear()  # created from the environment just set
     if args.command == "status":
         return _status(args.batch_id)
     if args.command == "server":

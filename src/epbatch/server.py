@@ -24,7 +24,7 @@ def api_url(host: str, port: int) -> str:
 
 def start_server(host: str, port: int) -> subprocess.Popen[bytes]:
     """``prefect server start`` in its own process group, with epbatch's server settings."""
-    env = {**os.environ, **SERVER_ENV}
+    env = SERVER_ENV | dict(os.environ)  # the caller's environment wins
     env.pop("PREFECT_API_URL", None)
     command = [
         sys.executable,

@@ -33,6 +33,17 @@ def task_runs(flow_run_id: UUID | None = None, since: datetime | None = None) ->
     return asyncio.run(read())
 
 
+def busy_slots() -> int:
+    """Slots of the ``energyplus`` limit held right now, by any run on the server."""
+
+    async def read() -> int:
+        async with get_client() as client:
+            limit = await client.read_global_concurrency_limit_by_name("tag:energyplus")
+            return limit.active_slots
+
+    return asyncio.run(read())
+
+
 def state_history(task_run_id: UUID) -> list[State]:
     async def read() -> list[State]:
         async with get_client() as client:

@@ -18,7 +18,13 @@ from epbatch.progress import PROGRESS_FILE
 from flows.batch import run_energyplus_batch
 from tests.conftest import GOLDEN, INSULATED_WALL, TRIPLE_GLAZING, study_data
 from tests.flows.conftest import SLOTS
-from tests.flows.helpers import max_overlap, run_intervals, state_history, task_runs
+from tests.flows.helpers import (
+    busy_slots,
+    max_overlap,
+    run_intervals,
+    state_history,
+    task_runs,
+)
 
 pytestmark = [pytest.mark.prefect, pytest.mark.engine]
 
@@ -178,6 +184,44 @@ def test_killed_batch_resumes_with_only_the_missing_variants(
     assert tuple(rows) == (6, 6)  # no duplicates, none lost
     progress = json.loads(next(out.glob(f"*/{batches[0][0]}/{PROGRESS_FILE}")).read_text())
     assert progress["cached"] >= finished_before  # only what was missing ran again
+
+
+def test_a_killed_batch_does_not_hold_its_slots_forever(
+    prefect_env, prefect_api, write_study, models, tmp_path
+):
+    env = prefect_env | {
+        "EPBATCH_OUTPUT_DIR": str(tmp_path / "runs"),
+        "PREFECT_LOCAL_STORAGE_PATH": str(tmp_path / "results"),
+    }
+    sets = {
+        f"s{i}": {"roof": {"layers": [dict(INSULATED_WALL["layers"][1], thickness=0.1 * (i + 1))]}}
+        for i in range(4)
+    }
+    study = write_study(
+        study_data(
+            models=[str(models / "5ZoneAirCooled.idf")],
+            weather=[GOLDEN],
+            run_period="annual",
+            construction_sets=sets,
+        )
+    )
+    batch = epbatch_process(study, env, tmp_path / "batch.log")
+    deadline = time.monotonic() + 180
+    while len(engine_pids(str(tmp_path / "runs"))) < SLOTS:
+        assert batch.poll() is None and time.monotonic() < deadline, "engines never started"
+        time.sleep(0.2)
+    os.killpg(batch.pid, signal.SIGKILL)
+    for pid in engine_pids(str(tmp_path / "runs")):
+        os.kill(pid, signal.SIGKILL)
+    batch.wait()
+    killed = time.monotonic()
+    assert busy_slots() == SLOTS  # the dead process's leases still hold the slots...
+    while busy_slots():
+        assert time.monotonic() - killed < 180, "slots still held 3 minutes after the kill"
+        time.sleep(1)
+    print(
+        f"slots reclaimed {time.monotonic() - killed:.0f} s after the kill"
+    )  # ...until they expire
 
 
 def test_two_batches_at_once_share_the_energyplus_limit(prefect_env, write_study, models, tmp_path):
