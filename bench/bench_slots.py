@@ -29,7 +29,9 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def start_server(home: Path, slots: int, wait_s: float) -> tuple[subprocess.Popen[bytes], str]:
+def start_server(
+    home: Path, slots: int, wait_s: float, postgres: bool
+) -> tuple[subprocess.Popen[bytes], str]:
     env = dict(
         os.environ,
         PREFECT_HOME=str(home),

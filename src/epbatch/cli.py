@@ -60,6 +60,12 @@ def _parser() -> argparse.ArgumentParser:
         help="the energyplus concurrency limit across all runs",
     )
     server.add_argument("--worker", action="store_true", help="also start a process worker")
+    server.add_argument(
+        "--postgres",
+        action="store_true",
+        help="keep Prefect's database in a private PostgreSQL cluster "
+        "(PREFECT_HOME/epbatch-postgres) instead of SQLite",
+    )
     return parser
 
 
@@ -124,7 +130,7 @@ def _status(batch_id: str | None) -> int:
     return 0
 
 
-def _server(host: str, port: int, slots: int, worker: bool) -> int:
+def _server(host: str, port: int, slots: int, worker: bool, postgres: bool) -> int:
     import signal
     import subprocess
 
@@ -132,6 +138,15 @@ def _server(host: str, port: int, slots: int, worker: bool) -> int:
 
     url = api_url(host, port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the children on SIGTERM too
+    cluster = None
+    if postgres:
+        from epbatch.pgcluster import LocalPostgres
+
+        home = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
+        cluster = LocalPostgres(home / "epbatch-postgres")
+        cluster.start()
+        cluster.ensure_database("prefect")
+        os.environ["PREFECT_API_DATABASE_CONNECTION_URL"] = cluster.socket_url("prefect")
     processes = [start_server(host, port)]
     try:
         wait_healthy(url, processes[0])
@@ -154,6 +169,8 @@ def _server(host: str, port: int, slots: int, worker: bool) -> int:
         for process in reversed(processes):
             process.terminate()
             process.wait(timeout=30)
+        if cluster is not None:
+            cluster.stop()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -166,7 +183,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "status":
         return _status(args.batch_id)
     if args.command == "server":
-        return _server(args.host, args.port, args.slots, args.worker)
+        return _server(args.host, args.port, args.slots, args.worker, args.postgres)
     try:
         if args.command == "demo":
             from epbatch.demo import write_demo_study

@@ -1,4 +1,4 @@
-"""A real Prefect server, started with ``epbatch server`` (its own PREFECT_HOME, SQLite)."""
+"""A real Prefect server, started with ``epbatch server --postgres`` (its own PREFECT_HOME)."""
 
 import os
 import signal
@@ -50,6 +50,7 @@ def prefect_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         str(free_port()),
         "--slots",
         str(SLOTS),
+        "--postgres",  # the recommended set-up: no SQLite write-lock stalls on slot acquisition
     ]
     with log.open("wb") as out:
         process = subprocess.Popen(
