@@ -51,6 +51,7 @@ def start_server(
                 str(port),
                 "--slots",
                 str(slots),
+                *(["--postgres"] if postgres else []),
             ],
             env=env,
             stdout=out,
@@ -149,10 +150,11 @@ def main() -> None:
     parser.add_argument("--variants", type=int, default=8, help="per batch")
     parser.add_argument("--slots", type=int, default=2)
     parser.add_argument("--wait", type=float, nargs="+", default=[10.0, 1.0])
+    parser.add_argument("--postgres", action="store_true", help="epbatch server --postgres")
     args = parser.parse_args()
     for wait_s in args.wait:
         work = Path(tempfile.mkdtemp(prefix="epbatch-slots-"))
-        server, url = start_server(work, args.slots, wait_s)
+        server, url = start_server(work, args.slots, wait_s, args.postgres)
         try:
             one = utilisation(
                 url,
@@ -169,8 +171,9 @@ def main() -> None:
         finally:
             server.send_signal(signal.SIGTERM)
             server.wait()
+        database = "PostgreSQL" if args.postgres else "SQLite"
         print(
-            f"tag slot wait {wait_s:g} s: utilisation one batch {one:.2f}, "
+            f"{database} server, tag slot wait {wait_s:g} s: utilisation one batch {one:.2f}, "
             f"two batches at once {two:.2f} ({args.variants} variants of {args.model.name} "
             f"per batch, {args.slots} slots)"
         )
