@@ -95,7 +95,6 @@ def study(folder: Path, model: Path, name: str, n: int, slots: int) -> Path:
 
 
 def task_intervals(api_url: str, since: datetime) -> list[tuple[datetime, datetime]]:
-    os.environ["PREFECT_API_URL"] = api_url
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.filters import (
         TaskRunFilter,
@@ -113,7 +112,10 @@ def task_intervals(api_url: str, since: datetime) -> list[tuple[datetime, dateti
             )
         return [(r.start_time, r.end_time) for r in runs if r.start_time and r.end_time]
 
-    return asyncio.run(read())
+    from prefect.settings import PREFECT_API_URL, temporary_settings
+
+    with temporary_settings({PREFECT_API_URL: api_url}):
+        return asyncio.run(read())
 
 
 def utilisation(api_url: str, studies: list[Path], work: Path, slots: int) -> float:
