@@ -65,13 +65,15 @@ def start_server(
 
 
 def study(folder: Path, model: Path, name: str, n: int, slots: int) -> Path:
+    """``n`` variants whose content differs from every other batch's (no cache hits)."""
+    offset = sum(map(ord, name)) / 1e4
     sets = {
         f"{name}-{i}": {
             "exterior_wall": {
                 "layers": [
                     {
                         "material": "Insulation",
-                        "thickness": round(0.02 + 0.01 * i, 3),
+                        "thickness": round(0.02 + 0.01 * i + offset, 5),
                         "conductivity": 0.035,
                         "density": 30,
                         "specific_heat": 840,
@@ -118,6 +120,15 @@ def task_intervals(api_url: str, since: datetime) -> list[tuple[datetime, dateti
         return asyncio.run(read())
 
 
+def max_overlap(intervals: list[tuple[datetime, datetime]]) -> int:
+    events = sorted([(s, 1) for s, _ in intervals] + [(e, -1) for _, e in intervals])
+    depth = peak = 0
+    for _, step in events:
+        depth += step
+        peak = max(peak, depth)
+    return peak
+
+
 def utilisation(api_url: str, studies: list[Path], work: Path, slots: int) -> float:
     env = dict(
         os.environ,
@@ -141,8 +152,17 @@ def utilisation(api_url: str, studies: list[Path], work: Path, slots: int) -> fl
         for s in studies
         for p in (work / "runs" / s.stem).glob("*/results.parquet")
     )
-    intervals = task_intervals(api_url, since)
+    expected = sum(
+        len(pd.read_parquet(p))
+        for s in studies
+        for p in (work / "runs" / s.stem).glob("*/results.parquet")
+    )
+    deadline = time.monotonic() + 60
+    while len(intervals := task_intervals(api_url, since)) < expected:  # states arrive as events
+        assert time.monotonic() < deadline, f"{len(intervals)} of {expected} task runs recorded"
+        time.sleep(1)
     span = (max(e for _, e in intervals) - min(s for s, _ in intervals)).total_seconds()
+    assert max_overlap(intervals) <= slots, f"{max_overlap(intervals)} engines at once"
     return float(busy / (slots * span))
 
 

@@ -10,6 +10,7 @@ import glob
 import os
 import pwd
 import shutil
+import stat
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -87,6 +88,10 @@ class LocalPostgres:
         self.root.mkdir(parents=True, exist_ok=True)
         if self.user is not None:
             os.chown(self.root, self.user.pw_uid, self.user.pw_gid)
+            for parent in self.root.resolve().parents:  # let the server user reach its folder
+                mode = parent.stat().st_mode
+                if not mode & stat.S_IXOTH:
+                    parent.chmod(mode | stat.S_IXOTH)  # traverse only, nothing listable
         if not (self.data / "PG_VERSION").is_file():
             self._run(
                 self.binaries / "initdb",
