@@ -51,7 +51,7 @@ def start_server(
                 str(port),
                 "--slots",
                 str(slots),
-                *(["--postgres"] if postgres else []),
+                "--database=" + ("postgres" if postgres else "sqlite"),
             ],
             env=env,
             stdout=out,
