@@ -1,10 +1,11 @@
 """The parent flow: validate -> generate variants -> map simulations -> aggregate."""
 
 from pathlib import Path
+from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.futures import PrefectFuture, as_completed
-from prefect.task_runners import ThreadPoolTaskRunner
+from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from epbatch.batch import BatchPlan, BatchSummary, plan_batch
 from epbatch.progress import BatchProgress, tracked
@@ -32,13 +33,27 @@ def _outcome(
     return failed_result(variant, plan.options, f"task crashed: {state.message}"), False
 
 
+def _task_runner(slots: int, dask_address: str | None) -> TaskRunner[Any]:
+    """Threads of this process (one per slot), or an existing Dask cluster."""
+    if dask_address:
+        from prefect_dask.task_runners import DaskTaskRunner
+
+        return DaskTaskRunner(address=dask_address)
+    return ThreadPoolTaskRunner(max_workers=slots)
+
+
 @flow(name="run-energyplus-batch", validate_parameters=True)
 def run_energyplus_batch(
-    study: str, slots: int | None = None, runner: RunnerName | None = None
+    study: str,
+    slots: int | None = None,
+    runner: RunnerName | None = None,
+    dask_address: str | None = None,
 ) -> BatchSummary:
     """Run every variant of the study file ``study``, ``slots`` EnergyPlus processes at a time.
 
-    ``slots`` and ``runner`` (local or docker) override the study file's.
+    ``slots`` and ``runner`` (local or docker) override the study file's. ``dask_address``
+    (default ``EPBATCH_DASK_ADDRESS``) sends the simulations to that Dask scheduler's workers
+    instead of this process's threads; the ``energyplus`` limit still caps them.
     """
     logger = get_run_logger()
     settings = get_settings()
@@ -53,7 +68,7 @@ def run_energyplus_batch(
     progress = BatchProgress(plan.batch_id, len(plan.variants), plan.slots, plan.folder)
     ui = UiProgress(progress)
     by_id: dict[str, VariantResult] = {}
-    with tracked(progress), ThreadPoolTaskRunner[VariantResult](max_workers=plan.slots) as pool:
+    with tracked(progress), _task_runner(plan.slots, dask_address or settings.dask_address) as pool:
         futures: dict[PrefectFuture[VariantResult], Variant] = {
             pool.submit(run_single_variant, {"variant": v, "options": plan.options}): v
             for v in plan.variants

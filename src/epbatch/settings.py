@@ -21,6 +21,7 @@ class Settings(BaseSettings):
     docker_image: str = "epbatch-energyplus:25.2.0"
     docker_memory: str = "1g"
     docker_cpus: float = 1.0
+    dask_address: str | None = None  # e.g. tcp://scheduler:8786: simulations on a Dask cluster
 
     @property
     def resolved_database_url(self) -> str:
