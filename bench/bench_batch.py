@@ -17,12 +17,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import yaml
 
 from epbatch.batch import plan_batch
 from epbatch.settings import Settings
+from epbatch.variants import Variant
 
 
 def study_file(folder: Path, model: Path, weather: str, n: int, slots: int) -> Path:
@@ -97,6 +99,95 @@ def epbatch_run(study: Path, work: Path) -> tuple[float, float]:
     return timed(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
+def eppy_run(variants: list[Variant], slots: int, work: Path, engine: Path) -> tuple[float, float]:
+    """eppy's ``runIDFs`` (a multiprocessing pool); the IDFs are parsed before the clock starts."""
+    from eppy.modeleditor import IDF
+    from eppy.runner.run_functions import runIDFs
+
+    version = "25-2-0"
+    home = Path(f"/usr/local/EnergyPlus-{version}")  # where eppy looks for the engine on Linux
+    if not home.exists():
+        home.symlink_to(engine.parent)
+    idfs = [IDF(str(v.idf), str(v.epw)) for v in variants]
+    jobs = [
+        (
+            idf,
+            {
+                "output_directory": str(work / "eppy" / v.variant_id),
+                "ep_version": version,
+                "verbose": "q",
+            },
+        )
+        for idf, v in zip(idfs, variants, strict=True)
+    ]
+    cwd = Path.cwd()
+    os.chdir(work)  # runIDFs works in ./multi_runs
+    try:
+        return timed_call(lambda: runIDFs(jobs, processors=slots))
+    finally:
+        os.chdir(cwd)
+
+
+def idfkit_run(
+    variants: list[Variant], slots: int, work: Path, engine: Path
+) -> tuple[float, float]:
+    """idfkit's ``simulate_batch``; the documents are loaded before the clock starts."""
+    from idfkit import load_idf
+    from idfkit.simulation import EnergyPlusConfig, SimulationJob, simulate_batch
+
+    config = EnergyPlusConfig.from_path(engine)
+    jobs = [
+        SimulationJob(
+            model=load_idf(str(v.idf)),
+            weather=v.epw,
+            label=v.variant_id,
+            output_dir=work / "idfkit" / v.variant_id,
+            expand_objects=False,
+        )
+        for v in variants
+    ]
+    return timed_call(lambda: simulate_batch(jobs, energyplus=config, max_workers=slots))
+
+
+def timed_call(call: Callable[[], object]) -> tuple[float, float]:
+    """Wall and CPU seconds (this process and its reaped children) of one call."""
+
+    def cpu() -> float:
+        return sum(
+            u.ru_utime + u.ru_stime
+            for u in (
+                resource.getrusage(resource.RUSAGE_SELF),
+                resource.getrusage(resource.RUSAGE_CHILDREN),
+            )
+        )
+
+    before, start = cpu(), time.perf_counter()
+    call()
+    return time.perf_counter() - start, cpu() - before
+
+
+def tree_cpu(pid: int) -> float:
+    """CPU seconds used so far by ``pid`` and its descendants (e.g. a Prefect server)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    total = 0.0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ancestor = int(stat.parent.name)
+        while ancestor not in (0, 1, pid):
+            try:
+                ancestor = int(
+                    Path(f"/proc/{ancestor}/stat").read_text().rsplit(")", 1)[1].split()[1]
+                )
+            except OSError:
+                break
+        if ancestor == pid:
+            total += (int(fields[11]) + int(fields[12])) / tick
+    return total
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--model", type=Path, required=True)
@@ -104,27 +195,45 @@ def main() -> None:
     parser.add_argument("--variants", type=int, default=12)
     parser.add_argument("--slots", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--server-pid", type=int, help="count this server's CPU as epbatch's")
+    parser.add_argument(
+        "--others",
+        nargs="*",
+        default=["eppy", "idfkit"],
+        help="other tools to time on the same IDFs: eppy, idfkit",
+    )
     args = parser.parse_args()
     server = os.environ.get("PREFECT_API_URL", "none: ephemeral server per run")
     print(f"{args.variants} variants of {args.model.name}, {args.slots} slots, server {server}")
-    ratios = []
+    ratios: dict[str, list[float]] = {"epbatch": [], **{o: [] for o in args.others}}
+    others = {"eppy": eppy_run, "idfkit": idfkit_run}
     for r in range(1, args.rounds + 1):
         work = Path(tempfile.mkdtemp(prefix="epbatch-bench-"))
         study = study_file(work, args.model, args.weather, args.variants, args.slots)
         engine_wall, engine_cpu = engine_alone(study, work, args.slots)
+        server_before = tree_cpu(args.server_pid) if args.server_pid else 0.0
         batch_wall, batch_cpu = epbatch_run(study, work)
-        ratios.append(batch_wall / engine_wall)
+        if args.server_pid:
+            batch_cpu += tree_cpu(args.server_pid) - server_before
+        ratios["epbatch"].append(batch_wall / engine_wall)
         overhead = (batch_cpu - engine_cpu) / args.variants
-        print(
-            f"round {r}: engine alone {engine_wall:6.2f} s wall {engine_cpu:6.2f} s cpu | "
-            f"epbatch {batch_wall:6.2f} s wall {batch_cpu:6.2f} s cpu | "
-            f"ratio {ratios[-1]:.3f} | orchestration cpu/variant {overhead * 1000:.0f} ms"
+        line = (
+            f"round {r}: engine alone {engine_wall:6.2f} s | epbatch {batch_wall:6.2f} s "
+            f"(x{ratios['epbatch'][-1]:.3f}, orchestration cpu/variant "
+            f"{overhead * 1000:.0f} ms)"
         )
+        plan = plan_batch(study, Settings(output_dir=work / "others"))
+        for name in args.others:
+            wall, _ = others[name](plan.variants, args.slots, work, plan.options.executable)
+            ratios[name].append(wall / engine_wall)
+            line += f" | {name} {wall:6.2f} s (x{ratios[name][-1]:.3f})"
+        print(line, flush=True)
         shutil.rmtree(work)
-    print(
-        f"ratio epbatch/engine: median {statistics.median(ratios):.3f} "
-        f"(min {min(ratios):.3f}, max {max(ratios):.3f})"
-    )
+    for name, values in ratios.items():
+        print(
+            f"{name} / engine alone: median {statistics.median(values):.3f} "
+            f"(min {min(values):.3f}, max {max(values):.3f}) over {len(values)} rounds"
+        )
 
 
 if __name__ == "__main__":

@@ -1,5 +1,6 @@
 """A batch from start to end: plan it (validate, generate variants), then record its outcome."""
 
+import shutil
 import uuid
 from collections import Counter
 from collections.abc import Sequence
@@ -7,6 +8,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 
+from epbatch.aggregate import BatchInfo, store_or_explain
 from epbatch.engine import find_engine
 from epbatch.inputs import resolve_inputs
 from epbatch.migrate import display_url
@@ -14,7 +16,7 @@ from epbatch.results import VariantResult
 from epbatch.runners.base import RunMode, RunnerName
 from epbatch.settings import Settings
 from epbatch.simulate import RunOptions
-from epbatch.storage import BatchRow, database, results_frame, store_batch, write_tables
+from epbatch.storage import results_frame, write_tables
 from epbatch.study import Study, load_study
 from epbatch.variants import Variant, generate_variants, slug
 
@@ -69,12 +71,18 @@ def plan_batch(
     started = datetime.now(UTC)
     batch_id = new_batch_id(study.name, started)
     folder = (settings.output_dir / slug(study.name) / batch_id).resolve()
-    variants = generate_variants(study, study_file, models, weather, engine, folder / "variants")
+    try:
+        variants = generate_variants(
+            study, study_file, models, weather, engine, folder / "variants"
+        )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)  # an invalid study leaves no batch behind
+        raise
     mode: RunMode = "design-days" if study.run_period == "design-days" else "run-period"
     timeout_s = study.timeout_s or settings.timeout_s
     runner = runner or study.runner or settings.runner
     options = RunOptions(batch_id, engine.executable, mode, timeout_s, runner)
-    return BatchPlan(
+    plan = BatchPlan(
         batch_id,
         study,
         study_file.resolve(),
@@ -85,6 +93,21 @@ def plan_batch(
         variants,
         started,
     )
+    batch_info(plan).write()  # what `epbatch aggregate` needs to store the batch later
+    return plan
+
+
+def batch_info(plan: BatchPlan, finished_at: datetime | None = None) -> BatchInfo:
+    """The batch's ``batch.json`` record."""
+    return BatchInfo(
+        plan.batch_id,
+        plan.study.name,
+        str(plan.study_file),
+        str(plan.folder),
+        plan.engine_version,
+        plan.started_at.isoformat(),
+        finished_at.isoformat() if finished_at else None,
+    )
 
 
 def record_batch(
@@ -92,20 +115,11 @@ def record_batch(
 ) -> BatchSummary:
     """Store every result (failed ones too) in the database and as Parquet/CSV tables."""
     counts = Counter(r.status for r in results)
-    row = BatchRow(
-        batch_id=plan.batch_id,
-        study_name=plan.study.name,
-        study_file=str(plan.study_file),
-        output_dir=str(plan.folder),
-        engine_version=plan.engine_version,
-        started_at=plan.started_at,
-        finished_at=datetime.now(UTC),
-        n_variants=len(results),
-        n_succeeded=counts["succeeded"],
-        n_failed=counts["failed"],
-    )
-    write_tables(results_frame(results), plan.folder)
-    store_batch(database(database_url), row, results)
+    finished = datetime.now(UTC)
+    write_tables(results_frame(results), plan.folder)  # first: a database failure loses nothing
+    info = batch_info(plan, finished)
+    info.write()
+    store_or_explain(info, list(results), finished, database_url)  # or raise StorageError
     return BatchSummary(
         plan.batch_id,
         plan.folder,

@@ -1,6 +1,7 @@
-"""The ``epbatch`` command: ``run STUDY``, ``demo``, ``status``, ``server``.
+"""The ``epbatch`` command: ``run STUDY``, ``demo``, ``status``, ``aggregate``, ``server``.
 
-Exit status: 0 all variants succeeded, 1 some failed (results still stored), 2 invalid input.
+Exit status: 0 all variants succeeded, 1 some failed (results still stored), 2 invalid input,
+3 the results are saved on disk but the database could not store them (``epbatch aggregate``).
 """
 
 import argparse
@@ -50,6 +51,10 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--runner", choices=["local", "docker"], help="local or docker")
     status = commands.add_parser("status", help="progress of a batch (default: the latest)")
     status.add_argument("batch_id", nargs="?")
+    aggregate = commands.add_parser(
+        "aggregate", help="store a finished batch's saved results in the database (again)"
+    )
+    aggregate.add_argument("batch_id")
     server = commands.add_parser("server", help="a local Prefect server, work pool and limit")
     server.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback)")
     server.add_argument("--port", type=int, default=4200)
@@ -61,10 +66,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     server.add_argument("--worker", action="store_true", help="also start a process worker")
     server.add_argument(
-        "--postgres",
-        action="store_true",
-        help="keep Prefect's database in a private PostgreSQL cluster "
-        "(PREFECT_HOME/epbatch-postgres) instead of SQLite",
+        "--database",
+        choices=["auto", "postgres", "sqlite"],
+        default="auto",
+        help="Prefect's own database: a private PostgreSQL cluster in PREFECT_HOME/epbatch-postgres"
+        " (auto: when PostgreSQL's server binaries are installed) or SQLite, whose write locks"
+        " stall slot hand-overs",
     )
     return parser
 
@@ -109,15 +116,35 @@ def _progress_bar() -> Iterator[None]:
 def _run(study_file: Path, slots: int | None, runner: RunnerName | None) -> int:
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
+    from epbatch.aggregate import StorageError
     from epbatch.storage import database, load_results
     from flows.batch import run_energyplus_batch  # Prefect loads only when a batch runs
 
-    with _progress_bar():
-        summary = run_energyplus_batch(str(study_file), slots, runner)
+    try:
+        with _progress_bar():
+            summary = run_energyplus_batch(str(study_file), slots, runner)
+    except StorageError as error:  # the results tables are on disk; only the database failed
+        print(f"epbatch: {error}", file=sys.stderr)
+        return 3
     frame = load_results(database(summary.database_url), summary.batch_id)
     print(frame[TABLE_COLUMNS].fillna("").to_string(index=False, max_colwidth=60))
     print(summary)
     return 0 if summary.failed == 0 else 1
+
+
+def _aggregate(batch_id: str) -> int:
+    from epbatch.aggregate import BatchNotFoundError, StorageError, aggregate_saved_batch
+
+    settings = get_settings()
+    try:
+        print(aggregate_saved_batch(settings.output_dir, batch_id, settings.resolved_database_url))
+    except BatchNotFoundError as error:
+        print(f"epbatch: {error}", file=sys.stderr)
+        return 2
+    except StorageError as error:
+        print(f"epbatch: {error}", file=sys.stderr)
+        return 3
+    return 0
 
 
 def _status(batch_id: str | None) -> int:
@@ -130,7 +157,7 @@ def _status(batch_id: str | None) -> int:
     return 0
 
 
-def _server(host: str, port: int, slots: int, worker: bool, postgres: bool) -> int:
+def _server(host: str, port: int, slots: int, worker: bool, database: str) -> int:
     import signal
     import subprocess
 
@@ -139,9 +166,17 @@ def _server(host: str, port: int, slots: int, worker: bool, postgres: bool) -> i
     url = api_url(host, port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the children on SIGTERM too
     cluster = None
-    if postgres:
-        from epbatch.pgcluster import LocalPostgres
+    if database != "sqlite":
+        from epbatch.pgcluster import LocalPostgres, PostgresError, server_binaries
 
+        try:
+            server_binaries()
+        except PostgresError as error:
+            if database == "postgres":
+                raise
+            print(f"epbatch: Prefect on SQLite ({error})", file=sys.stderr)
+            database = "sqlite"
+    if database != "sqlite":
         home = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
         cluster = LocalPostgres(home / "epbatch-postgres")
         cluster.start()
@@ -158,7 +193,7 @@ def _server(host: str, port: int, slots: int, worker: bool, postgres: bool) -> i
             command = [sys.executable, "-m", "prefect", "worker", "start", "--pool", WORK_POOL]
             processes.append(subprocess.Popen(command, start_new_session=True))
         print(
-            f"Prefect UI: http://{host}:{port}   work pool: {WORK_POOL}   "
+            f"Prefect UI (database: {database}): http://{host}:{port}   work pool: {WORK_POOL}   "
             f"energyplus limit: {slots}\nexport PREFECT_API_URL={url}",
             flush=True,
         )
@@ -182,8 +217,10 @@ def main(argv: list[str] | None = None) -> int:
     get_settings.cache_clear()  # created from the environment just set
     if args.command == "status":
         return _status(args.batch_id)
+    if args.command == "aggregate":
+        return _aggregate(args.batch_id)
     if args.command == "server":
-        return _server(args.host, args.port, args.slots, args.worker, args.postgres)
+        return _server(args.host, args.port, args.slots, args.worker, args.database)
     try:
         if args.command == "demo":
             from epbatch.demo import write_demo_study

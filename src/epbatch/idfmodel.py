@@ -23,7 +23,7 @@ def _use_idd(idd: Path) -> None:
     with _idd_lock:
         if IDF.getiddname() is None:
             IDF.setiddname(str(idd))
-        elif Path(IDF.getiddname()) != idd:
+        elif Path(IDF.getiddname()).resolve() != idd.resolve():  # a symlinked IDD is the same
             raise ModelError(f"eppy already uses {IDF.getiddname()}, not {idd}")
 
 

@@ -4,42 +4,37 @@ import glob
 from pathlib import Path
 
 from epbatch.engine import Engine
+from epbatch.idfcheck import model_problems
 from epbatch.study import Study, StudyError
 
 
-def _resolve_models(patterns: list[str], base: Path) -> tuple[list[Path], list[str]]:
-    models: list[Path] = []
-    problems: list[str] = []
+def _resolve_models(
+    patterns: list[str], base: Path, engine: Engine
+) -> tuple[list[Path], list[str]]:
+    found: list[tuple[int, Path]] = []
+    problems: list[tuple[int, str]] = []
     for i, pattern in enumerate(patterns):
         full = Path(pattern).expanduser()
         full = full if full.is_absolute() else base / full
         if glob.has_magic(pattern):
             matches = sorted(Path(p) for p in glob.glob(str(full), recursive=True))
             if not matches:
-                problems.append(f"models.{i}: no file matches {pattern!r}")
+                problems.append((i, f"models.{i}: no file matches {pattern!r}"))
         elif full.is_file():
             matches = [full]
         else:
-            problems.append(f"models.{i}: model file not found: {full}")
+            problems.append((i, f"models.{i}: model file not found: {full}"))
             matches = []
-        for path in matches:
-            problem = _idf_problem(path)
-            if problem:
-                problems.append(f"models.{i}: {path}: {problem}")
-            elif path.resolve() not in models:
-                models.append(path.resolve())
-    return models, problems
-
-
-def _idf_problem(path: Path) -> str | None:
-    if path.suffix.lower() != ".idf":
-        return "not an IDF file (expected the .idf extension)"
-    head = path.read_bytes()[:200_000]
-    if b"\0" in head:
-        return "not an IDF file (binary content)"
-    if b"version" not in head.lower():
-        return "not an IDF file (no Version object)"
-    return None
+        problems += [(i, f"models.{i}: {p}: not a file") for p in matches if not p.is_file()]
+        found += [(i, p) for p in matches if p.is_file()]
+    rejected = model_problems([path for _, path in found], engine)  # the engine's input check
+    models: list[Path] = []
+    for i, path in found:
+        if path in rejected:
+            problems.append((i, f"models.{i}: {path}: {rejected[path]}"))
+        elif path.resolve() not in models:
+            models.append(path.resolve())
+    return models, [message for _, message in sorted(problems, key=lambda p: p[0])]
 
 
 def _resolve_weather(names: list[str], base: Path, engine: Engine) -> tuple[list[Path], list[str]]:
@@ -67,7 +62,7 @@ def _resolve_weather(names: list[str], base: Path, engine: Engine) -> tuple[list
 def resolve_inputs(study: Study, study_file: Path, engine: Engine) -> tuple[list[Path], list[Path]]:
     """The study's model and weather files, or a ``StudyError`` listing every missing or bad one."""
     base = study_file.resolve().parent
-    models, problems = _resolve_models(study.models, base)
+    models, problems = _resolve_models(study.models, base, engine)
     weather, weather_problems = _resolve_weather(study.weather, base, engine)
     problems += weather_problems
     if problems:

@@ -1,6 +1,7 @@
 """Run one variant through a runner and turn its outputs into a ``VariantResult``."""
 
 import shutil
+import signal
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -10,6 +11,8 @@ from epbatch.runners import RunOutcome, SimulationJob, get_runner
 from epbatch.runners.base import RunMode, RunnerName
 from epbatch.sqlresults import ResultsError, read_metrics
 from epbatch.variants import Variant
+
+LOW_DISK_BYTES = 16 * 2**20
 
 
 @dataclass(frozen=True)
@@ -35,16 +38,25 @@ def _failure(outcome: RunOutcome, err: ErrSummary | None, sql: Path) -> tuple[st
     """Why the run failed and whether trying again may help; ``None`` if it succeeded.
 
     Transient: the engine timed out, was killed by a signal, or left its outputs incomplete.
+    Not SIGXFSZ: a file-size limit (``ulimit -f``) stops every attempt at the same point.
     Deterministic: the model itself fails (Fatal/Severe errors, a non-zero exit of its own).
     """
     if outcome.timed_out:
         return f"timeout after {outcome.runtime_s:.1f} s", True
     if err is not None and (err.fatal or err.severe) and not err.completed:
         return "; ".join(err.messages) or "EnergyPlus terminated with a fatal error", False
+    if outcome.exit_code == -signal.SIGXFSZ:  # the same limit stops a retry: not transient
+        return (
+            "EnergyPlus was killed by SIGXFSZ: an output file exceeded the file-size limit "
+            "(ulimit -f / RLIMIT_FSIZE); its outputs are incomplete",
+            False,
+        )
     if outcome.exit_code != 0:
         tail = outcome.log_tail.strip().splitlines()[-1:] or [""]
-        message = f"EnergyPlus exited with code {outcome.exit_code}: {tail[0]}".rstrip(": ")
-        return message, outcome.exit_code < 0
+        code = outcome.exit_code
+        how = f"was killed by {_signal_name(-code)}" if code < 0 else f"exited with code {code}"
+        message = f"EnergyPlus {how}: {tail[0]}".rstrip(": ")
+        return message, code < 0
     if err is None:
         return "EnergyPlus wrote no eplusout.err", True
     if not err.completed:
@@ -52,6 +64,25 @@ def _failure(outcome: RunOutcome, err: ErrSummary | None, sql: Path) -> tuple[st
     if not sql.is_file():
         return "EnergyPlus wrote no eplusout.sql", True
     return None
+
+
+def _disk_note(folder: Path) -> str:
+    """A hint when the outputs' disk is (nearly) full: EnergyPlus then truncates its outputs
+    and still reports success, so the failure shows up as an unreadable ``eplusout.sql``."""
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        return ""
+    if free >= LOW_DISK_BYTES:
+        return ""
+    return f" (only {free / 2**20:.1f} MiB free on the disk of {folder}: it is probably full)"
+
+
+def _signal_name(number: int) -> str:
+    try:
+        return signal.Signals(number).name
+    except ValueError:
+        return f"signal {number}"
 
 
 def failed_result(variant: Variant, options: RunOptions, error: str) -> VariantResult:
@@ -100,8 +131,8 @@ def simulate_variant(variant: Variant, options: RunOptions) -> VariantResult:
         retryable=bool(failure and failure[1]),
     )
     if failure:
-        return record
+        return replace(record, error=failure[0] + _disk_note(out_dir))
     try:
         return replace(record, status="succeeded", error=None, **asdict(read_metrics(sql)))
-    except ResultsError as problem:
-        return replace(record, error=str(problem))
+    except ResultsError as problem:  # e.g. a full disk: the engine still reports success
+        return replace(record, error=str(problem) + _disk_note(out_dir))

@@ -2,6 +2,7 @@
 
 import os
 import re
+from collections.abc import Hashable
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -138,6 +139,10 @@ def _mapping_without_duplicates(loader: _UniqueKeyLoader, node: yaml.MappingNode
     seen: set[Any] = set()
     for key_node, _ in node.value:
         key = loader.construct_object(key_node)
+        if not isinstance(key, Hashable):  # e.g. a list as a key: `? [1]`
+            raise yaml.constructor.ConstructorError(
+                None, None, "a mapping key must be a plain value", key_node.start_mark
+            )
         if key in seen:
             raise yaml.constructor.ConstructorError(
                 None, None, f"duplicate key {key!r}", key_node.start_mark
@@ -204,8 +209,12 @@ def load_study(path: Path) -> Study:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
         raise StudyError(path, [f"cannot read the study file: {error.strerror}"]) from None
+    except UnicodeDecodeError as error:
+        raise StudyError(path, [f"not UTF-8 text (byte {error.start}): not a study file"]) from None
     try:
         data = yaml.load(text, Loader=_UniqueKeyLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as error:
         raise StudyError(path, [f"not valid YAML: {error}"]) from None
+    except RecursionError:
+        raise StudyError(path, ["not valid YAML: nested too deeply"]) from None
     return parse_study(data, path)

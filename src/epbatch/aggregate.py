@@ -1,0 +1,172 @@
+"""A batch's record on disk (``batch.json``) and storing its results in the database later.
+
+The results tables (``results.parquet``/``.csv``) are written before the database: when the
+database cannot be reached, nothing is lost, and ``epbatch aggregate BATCH_ID`` stores the saved
+tables once it can (replacing the batch's rows, so running it twice leaves no duplicates).
+"""
+
+import json
+import math
+import os
+import re
+from collections import Counter
+from dataclasses import dataclass, fields
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from epbatch.migrate import display_url
+from epbatch.results import VariantResult
+from epbatch.storage import BatchRow, database, store_batch
+
+BATCH_FILE = "batch.json"
+RESULTS_FILE = "results.parquet"
+_BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
+
+
+class StorageError(RuntimeError):
+    """The database could not store a batch; its results are safe on disk."""
+
+
+class BatchNotFoundError(LookupError):
+    """No saved batch (or no finished one) under that id."""
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    """What ``batch.json`` holds: written when the batch is planned, completed when it ends."""
+
+    batch_id: str
+    study_name: str
+    study_file: str
+    folder: str
+    engine_version: str
+    started_at: str  # ISO 8601, UTC
+    finished_at: str | None = None
+
+    def write(self) -> Path:
+        """Write ``<folder>/batch.json`` atomically."""
+        path = Path(self.folder) / BATCH_FILE
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(self.__dict__, indent=2), encoding="utf-8")
+        os.replace(partial, path)
+        return path
+
+    @classmethod
+    def read(cls, path: Path) -> "BatchInfo":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(**{f.name: data.get(f.name) for f in fields(cls)})
+
+
+def batch_row(info: BatchInfo, results: list[VariantResult], finished_at: datetime) -> BatchRow:
+    counts = Counter(r.status for r in results)
+    return BatchRow(
+        batch_id=info.batch_id,
+        study_name=info.study_name,
+        study_file=info.study_file,
+        output_dir=info.folder,
+        engine_version=info.engine_version,
+        started_at=datetime.fromisoformat(info.started_at),
+        finished_at=finished_at,
+        n_variants=len(results),
+        n_succeeded=counts["succeeded"],
+        n_failed=counts["failed"],
+    )
+
+
+def store_or_explain(
+    info: BatchInfo, results: list[VariantResult], finished_at: datetime, database_url: str
+) -> None:
+    """Store the batch's rows in one transaction, or raise ``StorageError`` saying what to do."""
+    try:
+        engine = database(database_url)
+        try:
+            store_batch(engine, batch_row(info, results, finished_at), results)
+        finally:
+            engine.dispose()
+    except Exception as error:
+        cause = " ".join(str(error).split())[:500] or type(error).__name__
+        raise StorageError(
+            f"batch {info.batch_id}: the results are saved in {info.folder}/{RESULTS_FILE} "
+            f"(and results.csv) but could not be stored in {display_url(database_url)}: "
+            f"{type(error).__name__}: {cause}\n"
+            f"Store them once the database is reachable: `epbatch --output-dir "
+            f"{Path(info.folder).parent.parent} aggregate {info.batch_id}` (with the same "
+            f"--database-url or EPBATCH_DATABASE_URL)."
+        ) from error
+
+
+def find_batch(output_dir: Path, batch_id: str) -> BatchInfo:
+    """The ``batch.json`` of ``batch_id`` under ``output_dir/<study>/``."""
+    if not _BATCH_ID.fullmatch(batch_id):
+        raise BatchNotFoundError(
+            f"{batch_id!r} is not a batch id (e.g. demo-20250101T120000-ab12cd)"
+        )
+    found = sorted(output_dir.glob(f"*/{batch_id}/{BATCH_FILE}"))
+    if not found:
+        raise BatchNotFoundError(f"no batch {batch_id} in {output_dir} (no {BATCH_FILE})")
+    return BatchInfo.read(found[0])
+
+
+def _native(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    return value.item() if hasattr(value, "item") else value
+
+
+def saved_results(info: BatchInfo) -> list[VariantResult]:
+    """The batch's rows as written to ``results.parquet``."""
+    path = Path(info.folder) / RESULTS_FILE
+    if not path.is_file():
+        raise BatchNotFoundError(
+            f"batch {info.batch_id} has no {RESULTS_FILE} in {info.folder}: it did not finish "
+            "(run the study again: finished variants come from the cache)"
+        )
+    types = {f.name: f.type for f in fields(VariantResult)}
+    results = []
+    for row in pd.read_parquet(path).to_dict("records"):
+        values = {k: _native(v) for k, v in row.items()}
+        for name in ("warnings", "severe_errors", "exit_code"):
+            if values.get(name) is not None:
+                values[name] = int(values[name])
+        if values.get("batch_id") != info.batch_id or values.get("status") not in (
+            "succeeded",
+            "failed",
+        ):
+            raise BatchNotFoundError(f"{path}: not the results of batch {info.batch_id}")
+        results.append(VariantResult(**{k: v for k, v in values.items() if k in types}))
+    return results
+
+
+@dataclass(frozen=True)
+class Aggregated:
+    batch_id: str
+    total: int
+    succeeded: int
+    failed: int
+    database: str
+
+    def __str__(self) -> str:
+        return (
+            f"batch {self.batch_id}: stored {self.total} variants ({self.succeeded} succeeded, "
+            f"{self.failed} failed) in {self.database}"
+        )
+
+
+def aggregate_saved_batch(output_dir: Path, batch_id: str, database_url: str) -> Aggregated:
+    """Store a finished batch's saved results in the database (again): no rows lost or doubled."""
+    info = find_batch(output_dir, batch_id)
+    results = saved_results(info)
+    parquet = Path(info.folder) / RESULTS_FILE
+    finished = (
+        datetime.fromisoformat(info.finished_at)
+        if info.finished_at
+        else datetime.fromtimestamp(parquet.stat().st_mtime, UTC)
+    )
+    store_or_explain(info, results, finished, database_url)
+    counts = Counter(r.status for r in results)
+    return Aggregated(
+        batch_id, len(results), counts["succeeded"], counts["failed"], display_url(database_url)
+    )

@@ -1,0 +1,132 @@
+"""Check a model before any run: its declared version, then the engine's own input processor.
+
+``energyplus --convert-only`` reads the IDF against the engine's schema (object types, field
+counts and types, ranges, required objects) and writes ``eplusout.err`` without simulating; any
+Severe or Fatal there is exactly what a real run would stop on. It costs ~0.3 s per model (engine
+start-up and schema load), once per model file version per process. References between objects
+(e.g. a construction naming a missing material) are checked only by a real run, where they are a
+model failure.
+"""
+
+import os
+import re
+import subprocess
+import tempfile
+from collections.abc import Iterable
+from concurrent.futures import ThreadPoolExecutor
+from functools import lru_cache
+from pathlib import Path
+
+from epbatch.engine import Engine
+from epbatch.errfile import parse_err_file
+
+CHECK_TIMEOUT_S = 120.0
+MAX_MESSAGES = 5
+_VERSION = re.compile(r"(?:^|;)\s*version\s*,\s*([^;,]*?)\s*[;,]", re.IGNORECASE)
+_NUMBER = re.compile(r"(\d+)\.(\d+)(?:\.\d+)*")
+
+
+def declared_version(text: str) -> str | None:
+    """The ``Version`` object's identifier, e.g. ``26.2``; ``None`` if the model has none."""
+    code = "\n".join(line.split("!", 1)[0] for line in text.splitlines())
+    match = _VERSION.search(code)
+    return match.group(1) if match else None
+
+
+def version_problem(declared: str | None, engine_version: str) -> str | None:
+    """The version rule: a model older than the engine's major.minor needs a transition first.
+
+    Newer models are accepted (the engine warns); the engine's input check below rejects any
+    object or field it does not know.
+    """
+    if declared is None:
+        return "not an IDF file (no Version object)"
+    found, engine = _NUMBER.fullmatch(declared), _NUMBER.match(engine_version)
+    if not found or not engine:
+        return f"Version {declared!r} is not a version number such as 25.2"
+    model_mm = (int(found.group(1)), int(found.group(2)))
+    engine_mm = (int(engine.group(1)), int(engine.group(2)))
+    if model_mm < engine_mm:
+        return (
+            f"written for EnergyPlus {declared}, older than the engine ({engine_version}): "
+            f"update it with EnergyPlus's IDFVersionUpdater (transition) to "
+            f"{engine_mm[0]}.{engine_mm[1]} first"
+        )
+    return None
+
+
+def _engine_check(path: Path, executable: Path) -> str | None:
+    with tempfile.TemporaryDirectory(prefix="epbatch-check-") as folder:
+        command = [str(executable), "--convert-only", "-d", folder, str(path)]
+        try:
+            done = subprocess.run(
+                command,
+                cwd=folder,
+                stdin=subprocess.DEVNULL,
+                capture_output=True,
+                timeout=CHECK_TIMEOUT_S,
+                check=False,
+            )
+        except subprocess.TimeoutExpired:
+            return f"the engine's input check did not finish in {CHECK_TIMEOUT_S:.0f} s"
+        err = parse_err_file(Path(folder) / "eplusout.err")
+    if err is not None and (err.severe or err.fatal):
+        severe = _joined([m.removeprefix("Severe: ") for m in err.messages if m[:6] == "Severe"])
+        shown = (severe or err.messages)[:MAX_MESSAGES]
+        more = len(severe) - len(shown)
+        return (
+            "EnergyPlus rejects the model: "
+            + "; ".join(shown)
+            + (f" (and {more} more)" if more > 0 else "")
+        )
+    if done.returncode != 0 or err is None or not err.completed:
+        tail = (done.stdout + done.stderr).decode("utf-8", "replace").strip().splitlines()[-1:]
+        return f"the engine's input check failed (exit code {done.returncode}): {''.join(tail)}"
+    return None
+
+
+def _joined(messages: list[str]) -> list[str]:
+    """The engine writes a quoted line as its own ``** Severe ** ~~~`` message: re-attach it."""
+    joined: list[str] = []
+    for message in messages:
+        if message.startswith("~~~") and joined:
+            joined[-1] += " " + message.removeprefix("~~~").strip()
+        else:
+            joined.append(message)
+    return joined
+
+
+@lru_cache(maxsize=1024)
+def _cached_check(path: str, size: int, mtime_ns: int, executable: str) -> str | None:
+    return _engine_check(Path(path), Path(executable))
+
+
+def engine_check(path: Path, engine: Engine) -> str | None:
+    """Why the engine rejects ``path`` as input, or ``None``; cached per file version."""
+    stat = path.stat()
+    return _cached_check(
+        str(path.resolve()), stat.st_size, stat.st_mtime_ns, str(engine.executable)
+    )
+
+
+def model_problem(path: Path, engine: Engine) -> str | None:
+    """The first reason ``path`` cannot be run by ``engine``: kind, version, then input check."""
+    if path.suffix.lower() != ".idf":
+        return "not an IDF file (expected the .idf extension)"
+    try:
+        text = path.read_bytes()
+    except OSError as error:
+        return f"cannot read the model: {error.strerror}"
+    if b"\0" in text[:200_000]:
+        return "not an IDF file (binary content)"
+    return version_problem(declared_version(text.decode("latin-1")), engine.version) or (
+        engine_check(path, engine)
+    )
+
+
+def model_problems(paths: Iterable[Path], engine: Engine) -> dict[Path, str]:
+    """``model_problem`` for each path, engine checks run in parallel (one per CPU)."""
+    unique = list(dict.fromkeys(paths))
+    with ThreadPoolExecutor(max_workers=max(1, min(len(unique), os.cpu_count() or 1))) as pool:
+        found = pool.map(lambda p: model_problem(p, engine), unique)
+        return {p: problem for p, problem in zip(unique, found, strict=True) if problem}
