@@ -81,7 +81,9 @@ def plan_batch(
     mode: RunMode = "design-days" if study.run_period == "design-days" else "run-period"
     timeout_s = study.timeout_s or settings.timeout_s
     runner = runner or study.runner or settings.runner
-    options = RunOptions(batch_id, engine.executable, mode, timeout_s, runner)
+    options = RunOptions(
+        batch_id, engine.executable, mode, timeout_s, runner, settings.keep_outputs
+    )
     plan = BatchPlan(
         batch_id,
         study,

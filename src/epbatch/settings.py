@@ -2,10 +2,13 @@
 
 from functools import lru_cache
 from pathlib import Path
+from typing import Literal
 
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from epbatch.runners.base import RunnerName
+
+KeepOutputs = Literal["sql-err", "err", "all"]
 
 
 class Settings(BaseSettings):
@@ -21,6 +24,7 @@ class Settings(BaseSettings):
     docker_image: str = "epbatch-energyplus:25.2.0"
     docker_memory: str = "1g"
     docker_cpus: float = 1.0
+    keep_outputs: KeepOutputs = "sql-err"  # retention of a succeeded variant's outputs
     dask_address: str | None = None  # e.g. tcp://scheduler:8786: simulations on a Dask cluster
 
     @property

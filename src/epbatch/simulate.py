@@ -9,10 +9,16 @@ from epbatch.errfile import ErrSummary, parse_err_file
 from epbatch.results import VariantResult
 from epbatch.runners import RunOutcome, SimulationJob, get_runner
 from epbatch.runners.base import RunMode, RunnerName
+from epbatch.settings import KeepOutputs
 from epbatch.sqlresults import ResultsError, read_metrics
 from epbatch.variants import Variant
 
 LOW_DISK_BYTES = 16 * 2**20
+# What a succeeded variant keeps of the engine's output folder (failed ones keep everything).
+KEPT_OUTPUTS: dict[str, frozenset[str]] = {
+    "sql-err": frozenset({"eplusout.sql", "eplusout.err", "energyplus.log"}),
+    "err": frozenset({"eplusout.err", "energyplus.log"}),
+}
 
 
 @dataclass(frozen=True)
@@ -24,6 +30,7 @@ class RunOptions:
     mode: RunMode
     timeout_s: float
     runner: RunnerName = "local"
+    keep_outputs: KeepOutputs = "sql-err"
 
 
 class VariantFailed(Exception):
@@ -133,6 +140,20 @@ def simulate_variant(variant: Variant, options: RunOptions) -> VariantResult:
     if failure:
         return replace(record, error=failure[0] + _disk_note(out_dir))
     try:
-        return replace(record, status="succeeded", error=None, **asdict(read_metrics(sql)))
+        metrics = read_metrics(sql)
     except ResultsError as problem:  # e.g. a full disk: the engine still reports success
         return replace(record, error=str(problem) + _disk_note(out_dir))
+    prune_outputs(out_dir, options.keep_outputs)
+    return replace(record, status="succeeded", error=None, **asdict(metrics))
+
+
+def prune_outputs(out_dir: Path, keep: KeepOutputs) -> None:
+    """Apply the retention policy: delete every output file but the kept ones."""
+    if keep == "all":
+        return
+    for path in out_dir.iterdir():
+        if path.name not in KEPT_OUTPUTS[keep]:
+            if path.is_dir():
+                shutil.rmtree(path)
+            else:
+                path.unlink()

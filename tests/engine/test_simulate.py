@@ -3,6 +3,7 @@
 import stat
 import subprocess
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -30,7 +31,16 @@ def test_insulation_and_glazing_lower_heating_on_a_heated_model(write_study, tmp
     assert heating["insulated-walls"] < 0.95 * heating["baseline"]
     assert heating["triple-glazing"] < 0.95 * heating["baseline"]
     assert base.warnings >= 2 and base.severe_errors == 0  # the 26.2 -> 25.2 version warnings
-    assert (batch.variants[0].folder / "out" / "eplusout.sql").is_file()
+    out = batch.variants[0].folder / "out"
+    assert {p.name for p in out.iterdir()} == {"eplusout.sql", "eplusout.err", "energyplus.log"}
+
+
+def test_retention_all_keeps_every_report(write_study, tmp_path):
+    batch = plan(write_study(construction_sets={"baseline": {}}), tmp_path)
+    options = replace(batch.options, keep_outputs="all")
+    assert simulate_variant(batch.variants[0], options).status == "succeeded"
+    kept = {p.name for p in (batch.variants[0].folder / "out").iterdir()}
+    assert {"eplusout.sql", "eplustbl.htm", "eplusout.eso"} <= kept
 
 
 def test_broken_model_fails_with_the_parsed_message(write_study, models, tmp_path):
@@ -53,6 +63,7 @@ def test_broken_model_fails_with_the_parsed_message(write_study, models, tmp_pat
     assert result.severe_errors >= 1
     assert result.error is not None and "NO SUCH WALL" in result.error
     assert result.site_energy_gj is None
+    assert (batch.variants[0].folder / "out" / "eplusout.audit").is_file()  # failures keep all
 
 
 def test_timeout_kills_the_engine(write_study, models, tmp_path):
