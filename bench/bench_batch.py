@@ -17,7 +17,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 
 import yaml
@@ -99,7 +99,9 @@ def epbatch_run(study: Path, work: Path) -> tuple[float, float]:
     return timed(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 
 
-def eppy_run(variants: list[Variant], slots: int, work: Path, engine: Path) -> tuple[float, float]:
+def eppy_run(
+    variants: Sequence[Variant], slots: int, work: Path, engine: Path
+) -> tuple[float, float]:
     """eppy's ``runIDFs`` (a multiprocessing pool); the IDFs are parsed before the clock starts."""
     from eppy.modeleditor import IDF
     from eppy.runner.run_functions import runIDFs
@@ -129,7 +131,7 @@ def eppy_run(variants: list[Variant], slots: int, work: Path, engine: Path) -> t
 
 
 def idfkit_run(
-    variants: list[Variant], slots: int, work: Path, engine: Path
+    variants: Sequence[Variant], slots: int, work: Path, engine: Path
 ) -> tuple[float, float]:
     """idfkit's ``simulate_batch``; the documents are loaded before the clock starts."""
     from idfkit import load_idf

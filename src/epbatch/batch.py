@@ -18,7 +18,7 @@ from epbatch.settings import Settings
 from epbatch.simulate import RunOptions
 from epbatch.storage import results_frame, write_tables
 from epbatch.study import Study, load_study
-from epbatch.variants import Variant, generate_variants, slug
+from epbatch.variants import VariantStream, iter_variants, prepare_models, slug
 
 
 @dataclass(frozen=True)
@@ -32,7 +32,7 @@ class BatchPlan:
     engine_version: str
     slots: int
     options: RunOptions
-    variants: list[Variant]
+    variants: VariantStream  # written as the flow iterates it
     started_at: datetime
 
 
@@ -59,7 +59,7 @@ def new_batch_id(study_name: str, now: datetime) -> str:
 def plan_batch(
     study_file: Path, settings: Settings, slots: int | None = None, runner: RunnerName | None = None
 ) -> BatchPlan:
-    """Validate the study and its files, then write every variant IDF.
+    """Validate the study, its files and models; the variant IDFs are written as iterated.
 
     ``slots`` and ``runner`` override the study's, which override the settings'.
 
@@ -72,12 +72,11 @@ def plan_batch(
     batch_id = new_batch_id(study.name, started)
     folder = (settings.output_dir / slug(study.name) / batch_id).resolve()
     try:
-        variants = generate_variants(
-            study, study_file, models, weather, engine, folder / "variants"
-        )
+        prepared = prepare_models(study, study_file, models, engine)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)  # an invalid study leaves no batch behind
         raise
+    folder.mkdir(parents=True, exist_ok=True)
     mode: RunMode = "design-days" if study.run_period == "design-days" else "run-period"
     timeout_s = study.timeout_s or settings.timeout_s
     runner = runner or study.runner or settings.runner
@@ -92,7 +91,10 @@ def plan_batch(
         engine.version,
         slots or study.slots,
         options,
-        variants,
+        VariantStream(
+            len(models) * len(study.construction_sets) * len(weather),
+            iter_variants(study, prepared, weather, engine, folder / "variants"),
+        ),
         started,
     )
     batch_info(plan).write()  # what `epbatch aggregate` needs to store the batch later

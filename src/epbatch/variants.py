@@ -2,9 +2,10 @@
 
 import hashlib
 import re
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, overload
 
 from epbatch.engine import Engine
 from epbatch.envelope import construction_set_applied, surfaces_of_class
@@ -64,19 +65,11 @@ def _check_classes(study: Study, model: Path, idf: object) -> list[str]:
     return problems
 
 
-def generate_variants(
-    study: Study,
-    study_file: Path,
-    models: list[Path],
-    weather: list[Path],
-    engine: Engine,
-    variants_dir: Path,
-) -> list[Variant]:
-    """Parse each model once, apply each construction set, write one folder per variant."""
-    sets = list(study.construction_sets)
-    ids = variant_ids(models, sets, weather)
-    variants: list[Variant] = []
-    weather_digests = {epw: hashlib.sha256(epw.read_bytes()).hexdigest() for epw in weather}
+def prepare_models(
+    study: Study, study_file: Path, models: list[Path], engine: Engine
+) -> list[tuple[Path, Any]]:
+    """Parse and check every model, and request the outputs: all errors before any run."""
+    prepared = []
     for model in models:
         try:
             idf = load_model(model, engine.idd)
@@ -90,6 +83,25 @@ def generate_variants(
             set_run_period(
                 idf, study.run_period if isinstance(study.run_period, DateRange) else None
             )
+        prepared.append((model, idf))
+    return prepared
+
+
+def iter_variants(
+    study: Study,
+    prepared: list[tuple[Path, Any]],
+    weather: list[Path],
+    engine: Engine,
+    variants_dir: Path,
+) -> Iterator[Variant]:
+    """Apply each construction set to each parsed model and write one folder per variant.
+
+    A generator, so simulations can start while later variants are still being written.
+    """
+    sets = list(study.construction_sets)
+    ids = variant_ids([model for model, _ in prepared], sets, weather)
+    weather_digests = {epw: hashlib.sha256(epw.read_bytes()).hexdigest() for epw in weather}
+    for model, idf in prepared:
         for name in sets:
             with construction_set_applied(idf, study.construction_sets[name]):
                 text = idf_text(idf)
@@ -99,5 +111,40 @@ def generate_variants(
                 variant = Variant(vid, model.name, epw.name, name, variants_dir / vid, epw, key)
                 variant.folder.mkdir(parents=True, exist_ok=True)
                 variant.idf.write_text(text, encoding="latin-1")
-                variants.append(variant)
-    return variants
+                yield variant
+
+
+def generate_variants(
+    study: Study,
+    study_file: Path,
+    models: list[Path],
+    weather: list[Path],
+    engine: Engine,
+    variants_dir: Path,
+) -> list[Variant]:
+    """Every variant at once (see ``iter_variants`` for the streaming form)."""
+    prepared = prepare_models(study, study_file, models, engine)
+    return list(iter_variants(study, prepared, weather, engine, variants_dir))
+
+
+class VariantStream(Sequence[Variant]):
+    """The batch's variants, written on first iteration and remembered after."""
+
+    def __init__(self, total: int, source: Iterator[Variant]) -> None:
+        self.total, self._source, self._made = total, source, list[Variant]()
+
+    def __len__(self) -> int:
+        return self.total
+
+    def __iter__(self) -> Iterator[Variant]:
+        yield from self._made
+        for variant in self._source:
+            self._made.append(variant)
+            yield variant
+
+    @overload
+    def __getitem__(self, index: int) -> Variant: ...
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[Variant]: ...
+    def __getitem__(self, index: int | slice) -> Variant | Sequence[Variant]:
+        return list(self)[index]
