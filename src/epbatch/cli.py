@@ -15,6 +15,7 @@ from epbatch.engine import EngineNotFoundError, find_engine
 from epbatch.inputs import resolve_inputs
 from epbatch.progress import BatchProgress, read_progress, status_lines, subscribe
 from epbatch.runners.base import RunnerName
+from epbatch.server import DEFAULT_PORT
 from epbatch.settings import get_settings
 from epbatch.study import MAX_SLOTS, StudyError, load_study
 
@@ -57,7 +58,7 @@ def _parser() -> argparse.ArgumentParser:
     aggregate.add_argument("batch_id")
     server = commands.add_parser("server", help="a local Prefect server, work pool and limit")
     server.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback)")
-    server.add_argument("--port", type=int, default=4200)
+    server.add_argument("--port", type=int, default=DEFAULT_PORT)
     server.add_argument(
         "--slots",
         type=int,
@@ -113,9 +114,25 @@ def _progress_bar() -> Iterator[None]:
             unsubscribe()
 
 
+def _use_local_server() -> None:
+    """Report to an ``epbatch server`` on the default port if one answers, not an ephemeral one.
+
+    An ephemeral server costs 10-20 s per run; probing costs a few milliseconds.
+    """
+    if "PREFECT_API_URL" in os.environ:
+        return
+    from epbatch.server import api_url, is_healthy
+
+    url = api_url("127.0.0.1", DEFAULT_PORT)
+    if is_healthy(url):
+        os.environ["PREFECT_API_URL"] = url
+        print(f"epbatch: reporting to the Prefect server at {url}", file=sys.stderr)
+
+
 def _run(study_file: Path, slots: int | None, runner: RunnerName | None) -> int:
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
+    _use_local_server()
     from epbatch.aggregate import StorageError
     from epbatch.storage import database, load_results
     from flows.batch import run_energyplus_batch  # Prefect loads only when a batch runs

@@ -18,6 +18,9 @@ SERVER_ENV = {
 }
 
 
+DEFAULT_PORT = 4200
+
+
 def api_url(host: str, port: int) -> str:
     return f"http://{host}:{port}/api"
 
@@ -41,15 +44,22 @@ def start_server(host: str, port: int) -> subprocess.Popen[bytes]:
     return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
 
 
+def is_healthy(url: str, timeout_s: float = 0.5) -> bool:
+    """Whether a Prefect API answers at ``url``."""
+    try:
+        with urllib.request.urlopen(f"{url}/health", timeout=timeout_s):  # noqa: S310 - local
+            return True
+    except (urllib.error.URLError, OSError):
+        return False
+
+
 def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float = 120) -> None:
     """Return once ``{url}/health`` answers; raise if the server exits or times out."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
             raise RuntimeError(f"the Prefect server exited with code {process.returncode}")
-        try:
-            with urllib.request.urlopen(f"{url}/health", timeout=2):  # noqa: S310 - our own URL
-                return
-        except (urllib.error.URLError, OSError):
-            time.sleep(0.3)
+        if is_healthy(url, timeout_s=2):
+            return
+        time.sleep(0.3)
     raise TimeoutError(f"the Prefect server at {url} did not answer within {timeout_s:.0f} s")
