@@ -62,7 +62,7 @@ def docker_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[docker.D
                 pytest.fail(f"dockerd did not start (run as root?); its log: {log}")
             time.sleep(0.5)
     build = subprocess.run(
-        ["bash", str(ROOT / "docker" / "build-images.sh")],
+        ["bash", str(ROOT / "docker" / "build-images.sh"), "runner"],
         capture_output=True,
         text=True,
         timeout=1800,
