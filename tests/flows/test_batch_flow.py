@@ -2,7 +2,6 @@
 
 import asyncio
 import json
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -10,7 +9,6 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import Artifact
 from sqlalchemy import create_engine, text
 
-from epbatch.settings import get_settings
 from epbatch.study import StudyError
 from epbatch.variants import slug
 from flows.batch import run_energyplus_batch
@@ -18,14 +16,6 @@ from tests.conftest import GOLDEN, study_data
 from tests.flows.helpers import max_overlap, run_intervals, task_runs
 
 pytestmark = [pytest.mark.prefect, pytest.mark.engine]
-
-
-@pytest.fixture
-def settings_env(tmp_path: Path, monkeypatch, fresh_cache):
-    monkeypatch.setenv("EPBATCH_OUTPUT_DIR", str(tmp_path / "runs"))
-    get_settings.cache_clear()
-    yield tmp_path / "runs"
-    get_settings.cache_clear()
 
 
 def read_artifacts(key_prefix: str) -> dict[str, Artifact]:
@@ -43,7 +33,7 @@ def read_artifacts(key_prefix: str) -> dict[str, Artifact]:
 
 
 def test_batch_stores_every_variant_even_when_one_fails(
-    prefect_api, settings_env, write_study, models, tmp_path
+    prefect_api, output_dir, fresh_cache, write_study, models, tmp_path
 ):
     broken = tmp_path / "broken.idf"
     broken.write_text(
@@ -96,8 +86,10 @@ def test_batch_stores_every_variant_even_when_one_fails(
     assert isinstance(table, str) and len(json.loads(table)) == 4
 
 
-def test_invalid_study_fails_before_any_simulation(prefect_api, settings_env, write_study):
+def test_invalid_study_fails_before_any_simulation(
+    prefect_api, output_dir, fresh_cache, write_study
+):
     study = write_study(study_data(models=["missing.idf"]))
     with pytest.raises(StudyError, match=r"models\.0: model file not found"):
         run_energyplus_batch(str(study))
-    assert not any(settings_env.glob("**/in.idf"))
+    assert not any(output_dir.glob("**/in.idf"))

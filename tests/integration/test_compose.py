@@ -11,15 +11,15 @@ answers and fails (does not skip) if it cannot.
 import json
 import os
 import re
-import shutil
 import subprocess
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+
+from tests.integration.docker_daemon import running_daemon
 
 pytestmark = pytest.mark.docker
 
@@ -176,36 +176,10 @@ def test_workers_are_scalable_and_share_outputs(config):
         assert config["services"][name]["pull_policy"] == "never", name  # no registry
 
 
-def docker_answers() -> bool:
-    docker = shutil.which("docker")
-    return (
-        bool(docker)
-        and subprocess.run([docker or "docker", "info"], capture_output=True).returncode == 0
-    )
-
-
 @pytest.fixture(scope="module")
 def docker_daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
-    """A running daemon: this machine's, or a dockerd started (and stopped) here."""
-    if docker_answers():
+    with running_daemon(tmp_path_factory.mktemp("dockerd")):
         yield
-        return
-    dockerd = shutil.which("dockerd")
-    if dockerd is None:
-        pytest.fail(
-            "no Docker daemon answers and dockerd is not installed (apt-get install docker.io)"
-        )
-    log = tmp_path_factory.mktemp("dockerd") / "dockerd.log"
-    with log.open("wb") as out:
-        daemon = subprocess.Popen([dockerd], stdout=out, stderr=subprocess.STDOUT)
-    deadline = time.monotonic() + 60
-    while not docker_answers():
-        if daemon.poll() is not None or time.monotonic() > deadline:
-            pytest.fail(f"dockerd did not start (run as root?); its log: {log}")
-        time.sleep(0.5)
-    yield
-    daemon.terminate()
-    daemon.wait(timeout=30)
 
 
 @pytest.mark.usefixtures("docker_daemon")

@@ -6,7 +6,6 @@ tests fail: they are not optional.
 """
 
 import os
-import shutil
 import subprocess
 import time
 from collections.abc import Iterator
@@ -15,7 +14,6 @@ from pathlib import Path
 
 import docker
 import pytest
-from docker.errors import DockerException
 
 from epbatch.batch import BatchPlan, plan_batch
 from epbatch.results import VariantResult
@@ -25,6 +23,7 @@ from epbatch.runners.docker import DockerRunner, create_container, exit_code
 from epbatch.settings import Settings, get_settings
 from epbatch.simulate import simulate_variant
 from tests.conftest import GOLDEN, INSULATED_WALL, MODELS
+from tests.integration.docker_daemon import running_daemon
 
 pytestmark = pytest.mark.docker
 
@@ -32,50 +31,22 @@ ROOT = Path(__file__).resolve().parents[2]
 WEEK = {"start": "01-01", "end": "01-07"}
 
 
-def daemon_answers() -> bool:
-    try:
-        client = docker.from_env()
-        try:
-            return bool(client.ping())
-        finally:
-            client.close()
-    except DockerException:
-        return False
-
-
 @pytest.fixture(scope="session")
 def docker_client(tmp_path_factory: pytest.TempPathFactory) -> Iterator[docker.DockerClient]:
     """A client of a running daemon that has the engine image; starts and stops dockerd if needed."""
-    daemon = None
-    if not daemon_answers():
-        dockerd = shutil.which("dockerd")
-        if dockerd is None:
-            pytest.fail(
-                "no Docker daemon answers and dockerd is not installed (apt-get install docker.io)"
-            )
-        log = tmp_path_factory.mktemp("dockerd") / "dockerd.log"
-        with log.open("wb") as out:
-            daemon = subprocess.Popen([dockerd], stdout=out, stderr=subprocess.STDOUT)
-        deadline = time.monotonic() + 60
-        while not daemon_answers():
-            if daemon.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"dockerd did not start (run as root?); its log: {log}")
-            time.sleep(0.5)
-    build = subprocess.run(
-        ["bash", str(ROOT / "docker" / "build-images.sh"), "runner"],
-        capture_output=True,
-        text=True,
-        timeout=1800,
-        check=False,
-    )
-    if build.returncode != 0:
-        pytest.fail(f"docker/build-images.sh failed:\n{build.stdout}\n{build.stderr}")
-    client = docker.from_env()
-    yield client
-    client.close()
-    if daemon is not None:
-        daemon.terminate()
-        daemon.wait(timeout=30)
+    with running_daemon(tmp_path_factory.mktemp("dockerd")):
+        build = subprocess.run(
+            ["bash", str(ROOT / "docker" / "build-images.sh"), "runner"],
+            capture_output=True,
+            text=True,
+            timeout=1800,
+            check=False,
+        )
+        if build.returncode != 0:
+            pytest.fail(f"docker/build-images.sh failed:\n{build.stdout}\n{build.stderr}")
+        client = docker.from_env()
+        yield client
+        client.close()
 
 
 def containers(client: docker.DockerClient) -> list[str]:

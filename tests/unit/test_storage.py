@@ -1,6 +1,5 @@
 """Results storage on a real SQLite database: one transaction, re-runs replace, tables on disk."""
 
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
@@ -19,27 +18,12 @@ from epbatch.storage import (
     store_batch,
     write_tables,
 )
+from tests.storage_checks import batch_row
 
 
 def result(i: int, status="succeeded", **extra) -> VariantResult:
     return VariantResult(
         "b1", f"v{i}", "m.idf", "w.epw", f"set{i}", status, 1.5, site_energy_gj=10.0 + i, **extra
-    )
-
-
-def batch_row(n: int, batch_id="b1") -> BatchRow:
-    now = datetime.now(UTC)
-    return BatchRow(
-        batch_id=batch_id,
-        study_name="s",
-        study_file="s.yaml",
-        output_dir="/o",
-        engine_version="25.2.0",
-        started_at=now,
-        finished_at=now,
-        n_variants=n,
-        n_succeeded=n,
-        n_failed=0,
     )
 
 
@@ -51,7 +35,7 @@ def count(engine, table) -> int:
 def test_store_and_read_back_including_failures(tmp_path: Path):
     engine = database(f"sqlite:///{tmp_path / 'sub' / 'r.sqlite'}")
     rows = [result(1), result(2, status="failed", error="Fatal: boom")]
-    store_batch(engine, batch_row(2), rows)
+    store_batch(engine, batch_row("b1", rows), rows)
     frame = load_results(engine, "b1")
     assert list(frame.columns) == RESULT_COLUMNS
     assert frame["status"].tolist() == ["succeeded", "failed"]
@@ -61,8 +45,8 @@ def test_store_and_read_back_including_failures(tmp_path: Path):
 
 def test_storing_again_replaces_rows_instead_of_duplicating(tmp_path: Path):
     engine = database(f"sqlite:///{tmp_path / 'r.sqlite'}")
-    store_batch(engine, batch_row(2), [result(1), result(2)])
-    store_batch(engine, batch_row(2), [result(1), result(2)])
+    store_batch(engine, batch_row("b1", [result(1), result(2)]), [result(1), result(2)])
+    store_batch(engine, batch_row("b1", [result(1), result(2)]), [result(1), result(2)])
     assert (count(engine, BatchRow), count(engine, VariantRow), count(engine, ResultRow)) == (
         1,
         2,
@@ -72,9 +56,9 @@ def test_storing_again_replaces_rows_instead_of_duplicating(tmp_path: Path):
 
 def test_a_failing_write_leaves_no_half_written_rows(tmp_path: Path):
     engine = database(f"sqlite:///{tmp_path / 'r.sqlite'}")
-    store_batch(engine, batch_row(1), [result(1)])
+    store_batch(engine, batch_row("b1", [result(1)]), [result(1)])
     with pytest.raises(Exception):  # noqa: B017 - the duplicate key is the point
-        store_batch(engine, batch_row(2), [result(3), result(3)])
+        store_batch(engine, batch_row("b1", [result(3)] * 2), [result(3), result(3)])
     assert load_results(engine, "b1")["variant_id"].tolist() == ["v1"]  # old rows kept whole
 
 
