@@ -16,7 +16,7 @@ from epbatch.progress import BatchProgress, status_lines
 from epbatch.results import VariantResult
 from epbatch.variants import slug
 
-UPDATE_EVERY_S = 1.0
+UPDATE_EVERY_S = 5.0  # 3 API calls per update
 
 
 def _server_slots() -> str:
@@ -30,7 +30,7 @@ def _server_slots() -> str:
 
 
 class UiProgress:
-    """Mirrors a ``BatchProgress`` into artifacts, at most once a second until the end."""
+    """Mirrors a ``BatchProgress`` into artifacts, throttled to ``UPDATE_EVERY_S``."""
 
     def __init__(self, progress: BatchProgress) -> None:
         self.progress = progress

@@ -3,8 +3,9 @@
 from pathlib import Path
 from typing import Any
 
-from prefect import flow, get_run_logger
+from prefect import Task, flow, get_run_logger
 from prefect.futures import PrefectFuture, as_completed
+from prefect.results import ResultStore, get_result_store
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from epbatch.batch import BatchPlan, BatchSummary, plan_batch
@@ -16,13 +17,21 @@ from epbatch.simulate import VariantFailed, failed_result, reused_result
 from epbatch.variants import Variant
 from flows.artifacts import UiProgress
 from tasks.aggregate import aggregate_batch_results
-from tasks.simulate import run_single_variant
+from tasks.simulate import (
+    CachedResultGone,
+    cache_key,
+    reuse_cached_variant,
+    run_single_variant,
+)
 
 
 def _outcome(
     future: PrefectFuture[VariantResult], variant: Variant, plan: BatchPlan
-) -> tuple[VariantResult, bool]:
-    """The variant's record and whether it came from the cache; a crash becomes a record too."""
+) -> tuple[VariantResult, bool] | None:
+    """The variant's record and whether it came from the cache; a crash becomes a record too.
+
+    ``None`` when a cached result vanished before it was read: the variant must run.
+    """
     future.wait()  # sets the final state locally; the API may not have it yet
     state = future.state
     if state.is_completed():
@@ -30,7 +39,25 @@ def _outcome(
     error = state.result(raise_on_failure=False)
     if isinstance(error, VariantFailed):
         return error.result, False
+    if isinstance(error, CachedResultGone):
+        return None
     return failed_result(variant, plan.options, f"task crashed: {state.message}"), False
+
+
+def is_cached(store: ResultStore, variant: Variant) -> bool:
+    """Whether the variant's result is in the cache now (it may still vanish before it is read)."""
+    return store.exists(cache_key(variant))
+
+
+def _submit(
+    pool: TaskRunner[Any], variant: Variant, plan: BatchPlan, cached: bool
+) -> PrefectFuture[VariantResult]:
+    """Cached variants skip the ``energyplus`` slots, so a re-run never waits behind a batch."""
+    task: Task[..., VariantResult] = reuse_cached_variant if cached else run_single_variant
+    future: PrefectFuture[VariantResult] = pool.submit(
+        task, {"variant": variant, "options": plan.options}
+    )
+    return future
 
 
 def _task_runner(slots: int, dask_address: str | None) -> TaskRunner[Any]:
@@ -68,16 +95,23 @@ def run_energyplus_batch(
     progress = BatchProgress(plan.batch_id, len(plan.variants), plan.slots, plan.folder)
     ui = UiProgress(progress)
     by_id: dict[str, VariantResult] = {}
+    store = get_result_store().update_for_task(run_single_variant)  # where its cache lives
+    assert isinstance(store, ResultStore)  # the sync API, called outside an event loop
     with tracked(progress), _task_runner(plan.slots, dask_address or settings.dask_address) as pool:
-        futures: dict[PrefectFuture[VariantResult], Variant] = {
-            pool.submit(run_single_variant, {"variant": v, "options": plan.options}): v
-            for v in plan.variants
-        }
-        for future in as_completed(list(futures)):  # inside the block: leaving it cancels runs
-            result, cached = _outcome(future, futures[future], plan)
-            by_id[result.variant_id] = result
-            progress.add(result, cached)
-            ui.update()
+        futures = {_submit(pool, v, plan, is_cached(store, v)): v for v in plan.variants}
+        while futures:  # inside the block: leaving it cancels runs
+            gone: dict[PrefectFuture[VariantResult], Variant] = {}
+            for future in as_completed(list(futures)):
+                variant = futures[future]
+                outcome = _outcome(future, variant, plan)
+                if outcome is None:
+                    gone[_submit(pool, variant, plan, cached=False)] = variant
+                    continue
+                result, cached = outcome
+                by_id[result.variant_id] = result
+                progress.add(result, cached)
+                ui.update()
+            futures = gone
     results = [by_id[v.variant_id] for v in plan.variants]
     ui.finish(results)
     summary = aggregate_batch_results(plan, results, settings.resolved_database_url)

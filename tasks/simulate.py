@@ -17,14 +17,25 @@ def _retry_if_transient(task: Task[..., Any], run: TaskRun, state: State[Any]) -
     return isinstance(error, VariantFailed) and error.result.retryable
 
 
-def _content_key(context: Any, parameters: dict[str, Any]) -> str:
-    variant: Variant = parameters["variant"]
+def cache_key(variant: Variant) -> str:
+    """The key of the variant's result in Prefect's result store (its inputs' digest)."""
     return f"epbatch-{variant.content_key}"
+
+
+def _content_key(context: Any, parameters: dict[str, Any]) -> str:
+    return cache_key(parameters["variant"])
+
+
+class CachedResultGone(RuntimeError):
+    """The cached result seen when the batch was planned disappeared before it was read."""
+
+
+VARIANT_TAG = "variant"  # every variant's task run, simulated or cached
 
 
 @task(
     name="run-single-variant",
-    tags=["energyplus"],
+    tags=["energyplus", VARIANT_TAG],
     task_run_name="{variant.variant_id}",
     retries=2,
     retry_delay_seconds=[2, 10],
@@ -39,3 +50,16 @@ def run_single_variant(variant: Variant, options: RunOptions) -> VariantResult:
     if result.status == "failed":
         raise VariantFailed(result)
     return result
+
+
+@task(
+    name="reuse-cached-variant",
+    tags=[VARIANT_TAG],
+    task_run_name="{variant.variant_id}",
+    cache_key_fn=_content_key,
+    persist_result=True,
+)
+def reuse_cached_variant(variant: Variant, options: RunOptions) -> VariantResult:
+    """A variant already in the cache: finishes ``Cached`` without taking an ``energyplus``
+    slot. The body only runs if the cached result vanished meanwhile, and never simulates."""
+    raise CachedResultGone(f"{variant.variant_id}: cached result gone; simulating it again")

@@ -15,7 +15,7 @@ from epbatch.engine import EngineNotFoundError, find_engine
 from epbatch.inputs import resolve_inputs
 from epbatch.progress import BatchProgress, read_progress, status_lines, subscribe
 from epbatch.runners.base import RunnerName
-from epbatch.server import DEFAULT_PORT
+from epbatch.server import DEFAULT_PORT, lean_client_env
 from epbatch.settings import get_settings
 from epbatch.study import MAX_SLOTS, StudyError, load_study
 
@@ -94,6 +94,7 @@ def _progress_bar() -> Iterator[None]:
         MofNCompleteColumn(),
         TimeElapsedColumn(),
         TextColumn("{task.fields[detail]}"),
+        refresh_per_second=2,  # the default 10 costs CPU the engines could use
     ) as bar:
         task = bar.add_task("variants", total=None, detail="")
 
@@ -133,6 +134,7 @@ def _run(study_file: Path, slots: int | None, runner: RunnerName | None) -> int:
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
     _use_local_server()
+    os.environ.update(lean_client_env(os.environ.get("PREFECT_API_URL"), get_settings().cache_dir))
     from epbatch.aggregate import StorageError
     from epbatch.storage import database, load_results
     from flows.batch import run_energyplus_batch  # Prefect loads only when a batch runs
@@ -203,6 +205,7 @@ def _server(host: str, port: int, slots: int, worker: bool, database: str) -> in
     try:
         wait_healthy(url, processes[0])
         os.environ["PREFECT_API_URL"] = url
+        os.environ.update(lean_client_env(url, get_settings().cache_dir))  # for the worker's runs
         from deployments.bootstrap import WORK_POOL, bootstrap
 
         bootstrap(slots)

@@ -7,6 +7,8 @@ from typing import Any
 
 from eppy.modeleditor import IDF
 
+from epbatch.iddcache import load_idd
+from epbatch.settings import get_settings
 from epbatch.study import DateRange
 
 _idd_lock = threading.Lock()
@@ -19,10 +21,10 @@ class ModelError(ValueError):
 
 
 def _use_idd(idd: Path) -> None:
-    """eppy keeps one IDD per process; set it once."""
+    """eppy keeps one IDD per process; load it once (from the cache when there)."""
     with _idd_lock:
         if IDF.getiddname() is None:
-            IDF.setiddname(str(idd))
+            load_idd(idd, get_settings().cache_dir)
         elif Path(IDF.getiddname()).resolve() != idd.resolve():  # a symlinked IDD is the same
             raise ModelError(f"eppy already uses {IDF.getiddname()}, not {idd}")
 

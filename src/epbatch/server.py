@@ -6,6 +6,9 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from pathlib import Path
+
+import certifi
 
 # Blocked `energyplus` tasks re-poll the server after min(mean run time, this) seconds
 # (Prefect's default 10 s left slots idle between short runs; see docs/architecture.md).
@@ -19,6 +22,27 @@ SERVER_ENV = {
 
 
 DEFAULT_PORT = 4200
+_PEM_END = "-----END CERTIFICATE-----"
+
+
+def lean_client_env(api: str | None, cache_dir: Path) -> dict[str, str]:
+    """Environment that makes Prefect's API clients cheap on a plain-HTTP server.
+
+    Prefect builds a TLS context for every API client, two per task run, each loading
+    certifi's ~150 CAs (20-25 ms of CPU). Plain HTTP uses no TLS, so the context may as well
+    load one CA. Set before Prefect is imported; https servers and user CA files are left alone.
+    """
+    if (api and not api.startswith("http://")) or os.environ.get("PREFECT_API_SSL_CERT_FILE"):
+        return {}
+    path = cache_dir / "plain-http-ca.pem"
+    if not path.is_file():
+        bundle = Path(certifi.where()).read_text(encoding="ascii")
+        end = bundle.index(_PEM_END) + len(_PEM_END)
+        cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+        partial = path.with_suffix(f".{os.getpid()}.tmp")
+        partial.write_text(bundle[:end] + "\n", encoding="ascii")
+        partial.replace(path)
+    return {"PREFECT_API_SSL_CERT_FILE": str(path)}
 
 
 def api_url(host: str, port: int) -> str:

@@ -1,14 +1,20 @@
 """The one settings object, read from ``EPBATCH_*`` environment variables."""
 
+import os
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
+from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from epbatch.runners.base import RunnerName
 
 KeepOutputs = Literal["sql-err", "err", "all"]
+
+
+def _default_cache_dir() -> Path:
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "epbatch"
 
 
 class Settings(BaseSettings):
@@ -26,6 +32,7 @@ class Settings(BaseSettings):
     docker_cpus: float = 1.0
     keep_outputs: KeepOutputs = "sql-err"  # retention of a succeeded variant's outputs
     dask_address: str | None = None  # e.g. tcp://scheduler:8786: simulations on a Dask cluster
+    cache_dir: Path = Field(default_factory=_default_cache_dir)  # eppy's parsed IDD
 
     @property
     def resolved_database_url(self) -> str:

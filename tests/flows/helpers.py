@@ -1,6 +1,8 @@
 """Reading what the Prefect server recorded, for the flow tests."""
 
 import asyncio
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from uuid import UUID
 
@@ -15,8 +17,10 @@ from prefect.client.schemas.filters import (
 from prefect.client.schemas.objects import State, TaskRun
 
 
-def task_runs(flow_run_id: UUID | None = None, since: datetime | None = None) -> list[TaskRun]:
-    """``energyplus`` task runs of one flow run, or of every flow run started since ``since``."""
+def task_runs(
+    flow_run_id: UUID | None = None, since: datetime | None = None, tag: str = "energyplus"
+) -> list[TaskRun]:
+    """Task runs tagged ``tag`` of one flow run, or of every flow run started since ``since``."""
 
     async def read() -> list[TaskRun]:
         async with get_client() as client:
@@ -25,7 +29,7 @@ def task_runs(flow_run_id: UUID | None = None, since: datetime | None = None) ->
                 if flow_run_id
                 else None,
                 task_run_filter=TaskRunFilter(
-                    tags=TaskRunFilterTags(all_=["energyplus"]),
+                    tags=TaskRunFilterTags(all_=[tag]),
                     start_time=TaskRunFilterStartTime(after_=since) if since else None,
                 ),
             )
@@ -42,6 +46,30 @@ def busy_slots() -> int:
             return limit.active_slots
 
     return asyncio.run(read())
+
+
+@contextmanager
+def held_slots(slots: int) -> Iterator[None]:
+    """Hold ``slots`` of the ``energyplus`` limit, as another batch would; fail if they were
+    taken back (the lease expired) before the block ended."""
+
+    async def acquire() -> UUID:
+        async with get_client() as client:
+            response = await client.increment_concurrency_slots_with_lease(
+                names=["tag:energyplus"], slots=slots, mode="concurrency", lease_duration=60
+            )
+            return UUID(response.json()["lease_id"])
+
+    async def release(lease_id: UUID) -> None:
+        async with get_client() as client:
+            await client.release_concurrency_slots_with_lease(lease_id)
+
+    lease_id = asyncio.run(acquire())
+    try:
+        yield
+        assert busy_slots() >= slots, "the held slots were reclaimed before the block ended"
+    finally:
+        asyncio.run(release(lease_id))
 
 
 def state_history(task_run_id: UUID) -> list[State]:

@@ -7,19 +7,24 @@ import subprocess
 import sys
 import threading
 import time
+from collections import Counter
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from prefect.client.schemas.objects import TaskRun
 from sqlalchemy import create_engine, text
 
+import flows.batch
 from epbatch.progress import PROGRESS_FILE
 from flows.batch import run_energyplus_batch
+from tasks.simulate import VARIANT_TAG
 from tests.conftest import GOLDEN, INSULATED_WALL, TRIPLE_GLAZING, study_data
 from tests.flows.conftest import SLOTS
 from tests.flows.helpers import (
     busy_slots,
+    held_slots,
     max_overlap,
     run_intervals,
     state_history,
@@ -27,6 +32,11 @@ from tests.flows.helpers import (
 )
 
 pytestmark = [pytest.mark.prefect, pytest.mark.engine]
+
+
+def function(run: TaskRun) -> str:
+    """The task function a run belongs to (``task_key`` is ``<qualname>-<digest>``)."""
+    return run.task_key.rsplit("-", 1)[0]
 
 
 def engine_pids(marker: str) -> list[int]:
@@ -110,15 +120,45 @@ def test_rerun_of_a_finished_study_comes_from_the_cache(
         )
     )
     first = run_energyplus_batch(str(study), return_state=True)
-    second = run_energyplus_batch(str(study), return_state=True)
+    with held_slots(SLOTS):  # another batch holds every slot: cached variants need none
+        second = run_energyplus_batch(str(study), return_state=True)
     one, two = first.result(), second.result()
     assert one.batch_id != two.batch_id and two.succeeded == 3
-    assert {r.state_name for r in task_runs(second.state_details.flow_run_id)} == {"Cached"}
+    reruns = task_runs(second.state_details.flow_run_id, tag=VARIANT_TAG)
+    assert Counter((function(r), r.state_name) for r in reruns) == {
+        ("reuse_cached_variant", "Cached"): 3
+    }
+    assert not task_runs(second.state_details.flow_run_id)  # no energyplus task run at all
     columns = ["variant_id", "status", "site_energy_gj", "runtime_s"]
     tables = [pd.read_parquet(s.folder / "results.parquet")[columns] for s in (one, two)]
     pd.testing.assert_frame_equal(tables[0], tables[1])
     progress = json.loads((two.folder / PROGRESS_FILE).read_text())
     assert (progress["cached"], progress["done"]) == (3, 3)
+
+
+def test_a_cached_result_that_vanished_is_simulated_again(
+    output_dir, fresh_cache, write_study, models, monkeypatch
+):
+    study = write_study(
+        study_data(
+            models=[str(models / "1ZoneUncontrolled.idf")],
+            weather=[GOLDEN],
+            run_period="design-days",
+            construction_sets={"a": {}, "b": {"exterior_wall": INSULATED_WALL}},
+        )
+    )
+    # The flow sees a cached result that is gone by the time the task reads it.
+    monkeypatch.setattr(flows.batch, "is_cached", lambda store, variant: True)
+    state = run_energyplus_batch(str(study), return_state=True)
+    summary = state.result()
+    assert (summary.succeeded, summary.failed) == (2, 0)
+    runs = task_runs(state.state_details.flow_run_id, tag=VARIANT_TAG)
+    assert Counter((function(r), r.state_name) for r in runs) == {
+        ("reuse_cached_variant", "Failed"): 2,  # the two misses, visible in the UI
+        ("run_single_variant", "Completed"): 2,
+    }
+    progress = json.loads((summary.folder / PROGRESS_FILE).read_text())
+    assert (progress["cached"], progress["succeeded"]) == (0, 2)
 
 
 def epbatch_process(study: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
