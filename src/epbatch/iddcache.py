@@ -33,14 +33,19 @@ def load_idd(idd: Path, folder: Path) -> None:
     """Give eppy the parsed ``idd``: from the cache, or parsed now and cached for next time."""
     IDF.setiddname(str(idd))
     entry = cache_file(idd, folder)
+    if not _restore(folder, entry):
+        IDF(io.StringIO(""))  # eppy parses the IDD on its first model
+        _save((IDF.idd_info, IDF.idd_index, IDF.block, IDF.idd_version), entry)
+
+
+def _restore(folder: Path, entry: Path) -> bool:
     try:
-        if _owned_and_private(folder) and _owned_and_private(entry):
-            IDF.setidd(*pickle.loads(entry.read_bytes()))  # noqa: S301 - our own private file
-            return
-    except (OSError, pickle.UnpicklingError, EOFError, TypeError):
-        pass  # no usable entry: parse
-    IDF(io.StringIO(""))  # eppy parses the IDD on its first model
-    _save((IDF.idd_info, IDF.idd_index, IDF.block, IDF.idd_version), entry)
+        if not (_owned_and_private(folder) and _owned_and_private(entry)):
+            return False
+        IDF.setidd(*pickle.loads(entry.read_bytes()))  # noqa: S301 - our own private file
+    except Exception:  # missing, stale or damaged: parse instead
+        return False
+    return True
 
 
 def _save(state: tuple[Any, ...], entry: Path) -> None:

@@ -1,9 +1,11 @@
-"""Finding a running Prefect server instead of starting an ephemeral one."""
+"""Finding a running Prefect server instead of starting an ephemeral one; cheap clients."""
 
+import ssl
 import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
 
-from epbatch.server import is_healthy
+from epbatch.server import is_healthy, lean_client_env
 
 
 class Health(BaseHTTPRequestHandler):
@@ -25,3 +27,15 @@ def test_is_healthy_only_where_an_api_answers():
     finally:
         server.shutdown()
     assert not is_healthy(f"http://127.0.0.1:{server.server_port}/api", timeout_s=0.2)
+
+
+def test_plain_http_clients_load_one_ca_and_https_is_left_alone(tmp_path, monkeypatch):
+    monkeypatch.delenv("PREFECT_API_SSL_CERT_FILE", raising=False)
+    env = lean_client_env("http://127.0.0.1:4200/api", tmp_path)
+    path = Path(env["PREFECT_API_SSL_CERT_FILE"])
+    assert path.read_text().count("BEGIN CERTIFICATE") == 1
+    ssl.create_default_context(cafile=str(path))  # a valid CA file
+    assert lean_client_env(None, tmp_path) == env  # the ephemeral server is plain HTTP too
+    assert lean_client_env("https://prefect.example.org/api", tmp_path) == {}
+    monkeypatch.setenv("PREFECT_API_SSL_CERT_FILE", "/etc/ssl/mine.pem")
+    assert lean_client_env("http://127.0.0.1:4200/api", tmp_path) == {}
