@@ -1,5 +1,7 @@
 """The parent flow: validate -> generate variants -> map simulations -> aggregate."""
 
+import threading
+from importlib import import_module
 from pathlib import Path
 from typing import Any
 
@@ -60,6 +62,12 @@ def _submit(
     return future
 
 
+def _load_storage_meanwhile() -> None:
+    """pandas, SQLAlchemy and Alembic take ~0.6 s to import: do it while the engines run,
+    not before the first one starts."""
+    threading.Thread(target=import_module, args=("epbatch.aggregate",), daemon=True).start()
+
+
 def _task_runner(slots: int, dask_address: str | None) -> TaskRunner[Any]:
     """Threads of this process (one per slot), or an existing Dask cluster."""
     if dask_address:
@@ -99,6 +107,7 @@ def run_energyplus_batch(
     assert isinstance(store, ResultStore)  # the sync API, called outside an event loop
     with tracked(progress), _task_runner(plan.slots, dask_address or settings.dask_address) as pool:
         futures = {_submit(pool, v, plan, is_cached(store, v)): v for v in plan.variants}
+        _load_storage_meanwhile()
         while futures:  # inside the block: leaving it cancels runs
             gone: dict[PrefectFuture[VariantResult], Variant] = {}
             for future in as_completed(list(futures)):

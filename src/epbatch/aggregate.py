@@ -1,15 +1,14 @@
-"""A batch's record on disk (``batch.json``) and storing its results in the database later.
+"""Storing a batch's results: when it ends (``record_batch``), or later from its saved tables.
 
 The results tables (``results.parquet``/``.csv``) are written before the database: when the
 database cannot be reached, nothing is lost, and ``epbatch aggregate BATCH_ID`` stores the saved
 tables once it can (replacing the batch's rows, so running it twice leaves no duplicates).
 """
 
-import json
 import math
-import os
 import re
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
@@ -17,47 +16,24 @@ from typing import Any
 
 import pandas as pd
 
+from epbatch.batch import (
+    BATCH_FILE,
+    BatchInfo,
+    BatchPlan,
+    BatchSummary,
+    StorageError,
+    batch_info,
+)
 from epbatch.migrate import display_url
 from epbatch.results import VariantResult
-from epbatch.storage import BatchRow, database, store_batch
+from epbatch.storage import BatchRow, database, results_frame, store_batch, write_tables
 
-BATCH_FILE = "batch.json"
 RESULTS_FILE = "results.parquet"
 _BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 
 
-class StorageError(RuntimeError):
-    """The database could not store a batch; its results are safe on disk."""
-
-
 class BatchNotFoundError(LookupError):
     """No saved batch (or no finished one) under that id."""
-
-
-@dataclass(frozen=True)
-class BatchInfo:
-    """What ``batch.json`` holds: written when the batch is planned, completed when it ends."""
-
-    batch_id: str
-    study_name: str
-    study_file: str
-    folder: str
-    engine_version: str
-    started_at: str  # ISO 8601, UTC
-    finished_at: str | None = None
-
-    def write(self) -> Path:
-        """Write ``<folder>/batch.json`` atomically."""
-        path = Path(self.folder) / BATCH_FILE
-        partial = path.with_suffix(".partial")
-        partial.write_text(json.dumps(self.__dict__, indent=2), encoding="utf-8")
-        os.replace(partial, path)
-        return path
-
-    @classmethod
-    def read(cls, path: Path) -> "BatchInfo":
-        data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(**{f.name: data.get(f.name) for f in fields(cls)})
 
 
 def batch_row(info: BatchInfo, results: list[VariantResult], finished_at: datetime) -> BatchRow:
@@ -169,4 +145,24 @@ def aggregate_saved_batch(output_dir: Path, batch_id: str, database_url: str) ->
     counts = Counter(r.status for r in results)
     return Aggregated(
         batch_id, len(results), counts["succeeded"], counts["failed"], display_url(database_url)
+    )
+
+
+def record_batch(
+    plan: BatchPlan, results: Sequence[VariantResult], database_url: str
+) -> BatchSummary:
+    """Store every result (failed ones too) in the database and as Parquet/CSV tables."""
+    counts = Counter(r.status for r in results)
+    finished = datetime.now(UTC)
+    write_tables(results_frame(results), plan.folder)  # first: a database failure loses nothing
+    info = batch_info(plan, finished)
+    info.write()
+    store_or_explain(info, list(results), finished, database_url)  # or raise StorageError
+    return BatchSummary(
+        plan.batch_id,
+        plan.folder,
+        len(results),
+        counts["succeeded"],
+        counts["failed"],
+        database_url,
     )

@@ -1,24 +1,53 @@
-"""A batch from start to end: plan it (validate, generate variants), then record its outcome."""
+"""A batch before its first simulation (validate, plan, generate variants), its ``batch.json``
+and its summary. Storing the results is ``aggregate.py``'s job (pandas, SQLAlchemy, Alembic)."""
 
+import json
+import os
 import shutil
 import uuid
-from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
-from epbatch.aggregate import BatchInfo, store_or_explain
 from epbatch.engine import find_engine
 from epbatch.inputs import resolve_inputs
-from epbatch.migrate import display_url
-from epbatch.results import VariantResult
 from epbatch.runners.base import RunMode, RunnerName
 from epbatch.settings import Settings
 from epbatch.simulate import RunOptions
-from epbatch.storage import results_frame, write_tables
 from epbatch.study import Study, load_study
 from epbatch.variants import VariantStream, iter_variants, prepare_models, slug
+
+BATCH_FILE = "batch.json"
+
+
+class StorageError(RuntimeError):
+    """The database could not store a batch; its results are safe on disk."""
+
+
+@dataclass(frozen=True)
+class BatchInfo:
+    """What ``batch.json`` holds: written when the batch is planned, completed when it ends."""
+
+    batch_id: str
+    study_name: str
+    study_file: str
+    folder: str
+    engine_version: str
+    started_at: str  # ISO 8601, UTC
+    finished_at: str | None = None
+
+    def write(self) -> Path:
+        """Write ``<folder>/batch.json`` atomically."""
+        path = Path(self.folder) / BATCH_FILE
+        partial = path.with_suffix(".partial")
+        partial.write_text(json.dumps(self.__dict__, indent=2), encoding="utf-8")
+        os.replace(partial, path)
+        return path
+
+    @classmethod
+    def read(cls, path: Path) -> "BatchInfo":
+        data = json.loads(path.read_text(encoding="utf-8"))
+        return cls(**{f.name: data.get(f.name) for f in fields(cls)})
 
 
 @dataclass(frozen=True)
@@ -46,6 +75,8 @@ class BatchSummary:
     database_url: str = field(repr=False)  # may hold a password
 
     def __str__(self) -> str:
+        from epbatch.migrate import display_url  # Alembic loads only once a batch is stored
+
         return (
             f"batch {self.batch_id}: {self.succeeded} of {self.total} variants succeeded, "
             f"{self.failed} failed; results in {self.folder} and {display_url(self.database_url)}"
@@ -111,24 +142,4 @@ def batch_info(plan: BatchPlan, finished_at: datetime | None = None) -> BatchInf
         plan.engine_version,
         plan.started_at.isoformat(),
         finished_at.isoformat() if finished_at else None,
-    )
-
-
-def record_batch(
-    plan: BatchPlan, results: Sequence[VariantResult], database_url: str
-) -> BatchSummary:
-    """Store every result (failed ones too) in the database and as Parquet/CSV tables."""
-    counts = Counter(r.status for r in results)
-    finished = datetime.now(UTC)
-    write_tables(results_frame(results), plan.folder)  # first: a database failure loses nothing
-    info = batch_info(plan, finished)
-    info.write()
-    store_or_explain(info, list(results), finished, database_url)  # or raise StorageError
-    return BatchSummary(
-        plan.batch_id,
-        plan.folder,
-        len(results),
-        counts["succeeded"],
-        counts["failed"],
-        database_url,
     )

@@ -135,8 +135,7 @@ def _run(study_file: Path, slots: int | None, runner: RunnerName | None) -> int:
         os.environ.setdefault(key, value)
     _use_local_server()
     os.environ.update(lean_client_env(os.environ.get("PREFECT_API_URL"), get_settings().cache_dir))
-    from epbatch.aggregate import StorageError
-    from epbatch.storage import database, load_results
+    from epbatch.batch import StorageError
     from flows.batch import run_energyplus_batch  # Prefect loads only when a batch runs
 
     try:
@@ -145,6 +144,8 @@ def _run(study_file: Path, slots: int | None, runner: RunnerName | None) -> int:
     except StorageError as error:  # the results tables are on disk; only the database failed
         print(f"epbatch: {error}", file=sys.stderr)
         return 3
+    from epbatch.storage import database, load_results  # loaded by the batch already
+
     frame = load_results(database(summary.database_url), summary.batch_id)
     print(frame[TABLE_COLUMNS].fillna("").to_string(index=False, max_colwidth=60))
     print(summary)
@@ -152,7 +153,8 @@ def _run(study_file: Path, slots: int | None, runner: RunnerName | None) -> int:
 
 
 def _aggregate(batch_id: str) -> int:
-    from epbatch.aggregate import BatchNotFoundError, StorageError, aggregate_saved_batch
+    from epbatch.aggregate import BatchNotFoundError, aggregate_saved_batch
+    from epbatch.batch import StorageError
 
     settings = get_settings()
     try:

@@ -15,8 +15,7 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, text
 
-from epbatch.aggregate import BATCH_FILE, StorageError
-from epbatch.batch import plan_batch
+from epbatch.batch import BATCH_FILE, StorageError, plan_batch
 from epbatch.cli import main
 from epbatch.engine import Engine
 from epbatch.settings import Settings, get_settings
