@@ -4,11 +4,9 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -20,6 +18,7 @@ from tests.conftest import GOLDEN, INSULATED_WALL, TRIPLE_GLAZING, study_data
 from tests.flows.conftest import SLOTS
 from tests.flows.helpers import (
     busy_slots,
+    epbatch_process,
     max_overlap,
     run_intervals,
     state_history,
@@ -119,17 +118,6 @@ def test_rerun_of_a_finished_study_comes_from_the_cache(
     pd.testing.assert_frame_equal(tables[0], tables[1])
     progress = json.loads((two.folder / PROGRESS_FILE).read_text())
     assert (progress["cached"], progress["done"]) == (3, 3)
-
-
-def epbatch_process(study: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as sink:
-        return subprocess.Popen(
-            [sys.executable, "-m", "epbatch.cli", "run", str(study)],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
 
 
 def test_killed_batch_resumes_with_only_the_missing_variants(
