@@ -1,22 +1,39 @@
 """The parent flow: validate -> generate variants -> map simulations -> aggregate."""
 
+import time
 from pathlib import Path
 from typing import Any
 
 from prefect import flow, get_run_logger
 from prefect.futures import PrefectFuture, as_completed
+from prefect.settings import PREFECT_API_URL
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from epbatch.batch import BatchPlan, BatchSummary, plan_batch
 from epbatch.progress import BatchProgress, tracked
 from epbatch.results import VariantResult
 from epbatch.runners.base import RunnerName
+from epbatch.server import is_healthy
 from epbatch.settings import get_settings
 from epbatch.simulate import VariantFailed, failed_result, reused_result
 from epbatch.variants import Variant
 from flows.artifacts import UiProgress
 from tasks.aggregate import aggregate_batch_results
 from tasks.simulate import run_single_variant
+
+# A task run whose engine raised instead of ending in a state lost the Prefect API (a server
+# restart: Prefect's slot release does not retry a refused connection). It is submitted again
+# once the API answers; a simulation that had finished comes back from the cache, not re-run.
+RESUBMITS = 3
+API_WAIT_S = 300.0
+
+
+def _wait_for_api(timeout_s: float = API_WAIT_S) -> None:
+    """Return once the Prefect API answers again (or after ``timeout_s``)."""
+    url = PREFECT_API_URL.value()
+    deadline = time.monotonic() + timeout_s
+    while url and not is_healthy(url, timeout_s=2) and time.monotonic() < deadline:
+        time.sleep(1)
 
 
 def _outcome(
@@ -69,15 +86,38 @@ def run_energyplus_batch(
     ui = UiProgress(progress)
     by_id: dict[str, VariantResult] = {}
     with tracked(progress), _task_runner(plan.slots, dask_address or settings.dask_address) as pool:
-        futures: dict[PrefectFuture[VariantResult], Variant] = {
-            pool.submit(run_single_variant, {"variant": v, "options": plan.options}): v
-            for v in plan.variants
+
+        def submit(variant: Variant) -> PrefectFuture[VariantResult]:
+            future: PrefectFuture[VariantResult] = pool.submit(
+                run_single_variant, {"variant": variant, "options": plan.options}
+            )
+            return future
+
+        pending: dict[PrefectFuture[VariantResult], tuple[Variant, int]] = {
+            submit(v): (v, 0) for v in plan.variants
         }
-        for future in as_completed(list(futures)):  # inside the block: leaving it cancels runs
-            result, cached = _outcome(future, futures[future], plan)
-            by_id[result.variant_id] = result
-            progress.add(result, cached)
-            ui.update()
+        while pending:  # inside the block: leaving it cancels runs
+            for future in as_completed(list(pending)):
+                variant, resubmits = pending.pop(future)
+                try:
+                    future.wait()  # raises if the task engine itself failed, not the model
+                except Exception as error:
+                    if resubmits < RESUBMITS:
+                        logger.warning(
+                            "variant %s: %r; submitting it again once the API answers",
+                            variant.variant_id,
+                            error,
+                        )
+                        _wait_for_api()
+                        pending[submit(variant)] = (variant, resubmits + 1)
+                        continue
+                    result = failed_result(variant, plan.options, f"task crashed: {error!r}")
+                    cached = False
+                else:
+                    result, cached = _outcome(future, variant, plan)
+                by_id[result.variant_id] = result
+                progress.add(result, cached)
+                ui.update()
     results = [by_id[v.variant_id] for v in plan.variants]
     ui.finish(results)
     summary = aggregate_batch_results(plan, results, settings.resolved_database_url)
