@@ -1,6 +1,8 @@
 """Running ``epbatch`` as a user would and reading what the Prefect server recorded."""
 
 import asyncio
+import os
+import signal
 import subprocess
 import sys
 from datetime import datetime
@@ -87,3 +89,10 @@ def epbatch_process(study: Path, env: dict[str, str], log: Path) -> subprocess.P
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
+
+
+def kill_if_running(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL ``process``'s group (a batch and its engines) if it is still running."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()
