@@ -1,6 +1,8 @@
 """The parent flow: validate -> generate variants -> map simulations -> aggregate."""
 
+import logging
 import threading
+import time
 from importlib import import_module
 from pathlib import Path
 from typing import Any
@@ -8,12 +10,14 @@ from typing import Any
 from prefect import Task, flow, get_run_logger
 from prefect.futures import PrefectFuture, as_completed
 from prefect.results import ResultStore, get_result_store
+from prefect.settings import PREFECT_API_URL
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from epbatch.batch import BatchPlan, BatchSummary, plan_batch
 from epbatch.progress import BatchProgress, tracked
 from epbatch.results import VariantResult
 from epbatch.runners.base import RunnerName
+from epbatch.server import is_healthy
 from epbatch.settings import get_settings
 from epbatch.simulate import VariantFailed, failed_result, reused_result
 from epbatch.variants import Variant
@@ -26,13 +30,28 @@ from tasks.simulate import (
     run_single_variant,
 )
 
+# A task run whose engine raised instead of ending in a state lost the Prefect API (a server
+# restart: Prefect's slot release does not retry a refused connection). It is submitted again
+# once the API answers; a simulation that had finished comes back from the cache, not re-run.
+RESUBMITS = 3
+API_WAIT_S = 300.0
+
+
+def _wait_for_api(timeout_s: float = API_WAIT_S) -> None:
+    """Return once the Prefect API answers again (or after ``timeout_s``)."""
+    url = PREFECT_API_URL.value()
+    deadline = time.monotonic() + timeout_s
+    while url and not is_healthy(url, timeout_s=2) and time.monotonic() < deadline:
+        time.sleep(1)
+
 
 def _outcome(
     future: PrefectFuture[VariantResult], variant: Variant, plan: BatchPlan
 ) -> tuple[VariantResult, bool] | None:
     """The variant's record and whether it came from the cache; a crash becomes a record too.
 
-    ``None`` when a cached result vanished before it was read: the variant must run.
+    ``None`` when a cached result vanished before it was read: the variant must run. Raises
+    when the task engine itself failed (it lost the API), not the simulation.
     """
     future.wait()  # sets the final state locally; the API may not have it yet
     state = future.state
@@ -77,6 +96,46 @@ def _task_runner(slots: int, dask_address: str | None) -> TaskRunner[Any]:
     return ThreadPoolTaskRunner(max_workers=slots)
 
 
+def _run_variants(
+    pool: TaskRunner[Any],
+    plan: BatchPlan,
+    progress: BatchProgress,
+    ui: UiProgress,
+    logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
+) -> dict[str, VariantResult]:
+    """Every variant's record, as each ends; none is lost to a vanished cache or a lost API."""
+    store = get_result_store().update_for_task(run_single_variant)  # where its cache lives
+    assert isinstance(store, ResultStore)  # the sync API, called outside an event loop
+    pending = {_submit(pool, v, plan, is_cached(store, v)): (v, 0) for v in plan.variants}
+    _load_storage_meanwhile()
+    by_id: dict[str, VariantResult] = {}
+    while pending:
+        for future in as_completed(list(pending)):
+            variant, resubmits = pending.pop(future)
+            try:
+                outcome = _outcome(future, variant, plan)
+            except Exception as error:  # the task engine lost the API, not the simulation
+                if resubmits >= RESUBMITS:
+                    crashed = failed_result(variant, plan.options, f"task crashed: {error!r}")
+                    outcome = crashed, False
+                else:
+                    logger.warning(
+                        "variant %s: %r; submitting it again once the API answers",
+                        variant.variant_id,
+                        error,
+                    )
+                    _wait_for_api()
+                    outcome = None
+            if outcome is None:  # submitted again: never from the (vanished) cache entry
+                pending[_submit(pool, variant, plan, cached=False)] = (variant, resubmits + 1)
+                continue
+            result, cached = outcome
+            by_id[result.variant_id] = result
+            progress.add(result, cached)
+            ui.update()
+    return by_id
+
+
 @flow(name="run-energyplus-batch", validate_parameters=True)
 def run_energyplus_batch(
     study: str,
@@ -102,25 +161,8 @@ def run_energyplus_batch(
     )
     progress = BatchProgress(plan.batch_id, len(plan.variants), plan.slots, plan.folder)
     ui = UiProgress(progress)
-    by_id: dict[str, VariantResult] = {}
-    store = get_result_store().update_for_task(run_single_variant)  # where its cache lives
-    assert isinstance(store, ResultStore)  # the sync API, called outside an event loop
     with tracked(progress), _task_runner(plan.slots, dask_address or settings.dask_address) as pool:
-        futures = {_submit(pool, v, plan, is_cached(store, v)): v for v in plan.variants}
-        _load_storage_meanwhile()
-        while futures:  # inside the block: leaving it cancels runs
-            gone: dict[PrefectFuture[VariantResult], Variant] = {}
-            for future in as_completed(list(futures)):
-                variant = futures[future]
-                outcome = _outcome(future, variant, plan)
-                if outcome is None:
-                    gone[_submit(pool, variant, plan, cached=False)] = variant
-                    continue
-                result, cached = outcome
-                by_id[result.variant_id] = result
-                progress.add(result, cached)
-                ui.update()
-            futures = gone
+        by_id = _run_variants(pool, plan, progress, ui, logger)  # inside: leaving cancels runs
     results = [by_id[v.variant_id] for v in plan.variants]
     ui.finish(results)
     summary = aggregate_batch_results(plan, results, settings.resolved_database_url)

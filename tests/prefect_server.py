@@ -38,34 +38,70 @@ def wait_for_line(
     raise TimeoutError(f"no {marker!r} in {log} after {timeout_s} s")
 
 
+class EpbatchServer:
+    """``epbatch server --database=postgres`` in ``home`` (its PREFECT_HOME) on ``port``.
+
+    ``stop()`` sends SIGTERM (the server also stops its private PostgreSQL cluster in
+    ``home/epbatch-postgres``); ``start()`` again restarts it on the same port and home.
+    """
+
+    def __init__(self, home: Path, port: int | None = None, slots: int = SLOTS) -> None:
+        self.home, self.port, self.slots = home, port or free_port(), slots
+        self.log = home / "server.log"  # the latest start's output
+        self.starts = 0
+        self.process: subprocess.Popen[bytes] | None = None
+        env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
+        self.env = env | {
+            "PREFECT_HOME": str(home),
+            "PREFECT_LOCAL_STORAGE_PATH": str(home / "results"),
+            "PREFECT_API_URL": f"http://127.0.0.1:{self.port}/api",
+        }
+
+    def start(self, timeout_s: float = 180) -> dict[str, str]:
+        """Start the server and wait until it is ready; its clients' environment."""
+        command = [
+            sys.executable,
+            "-m",
+            "epbatch.cli",
+            "server",
+            "--port",
+            str(self.port),
+            "--slots",
+            str(self.slots),
+            "--database=postgres",  # the default where installed: no SQLite write-lock stalls
+        ]
+        self.starts += 1
+        self.home.mkdir(parents=True, exist_ok=True)
+        self.log = self.home / ("server.log" if self.starts == 1 else f"server.{self.starts}.log")
+        server_env = {k: v for k, v in self.env.items() if k != "PREFECT_API_URL"}
+        with self.log.open("wb") as out:
+            self.process = subprocess.Popen(
+                command,
+                env=server_env,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+        url = wait_for_line(self.log, "export PREFECT_API_URL=", self.process, timeout_s)
+        assert url == self.env["PREFECT_API_URL"], url
+        return self.env
+
+    def stop(self, timeout_s: float = 60) -> None:
+        """SIGTERM, as an operator would; the server stops its children and PostgreSQL."""
+        if self.process is not None and self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            self.process.wait(timeout=timeout_s)
+        self.process = None
+
+
 @pytest.fixture(scope="session")
 def prefect_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """Environment of a running ``epbatch server``: PREFECT_API_URL, PREFECT_HOME, storage."""
-    home = tmp_path_factory.mktemp("prefect-home")
-    log = home / "server.log"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("PREFECT_API")}
-    env |= {"PREFECT_HOME": str(home), "PREFECT_LOCAL_STORAGE_PATH": str(home / "results")}
-    command = [
-        sys.executable,
-        "-m",
-        "epbatch.cli",
-        "server",
-        "--port",
-        str(free_port()),
-        "--slots",
-        str(SLOTS),
-        "--database=postgres",  # the default where installed: no SQLite write-lock stalls
-    ]
-    with log.open("wb") as out:
-        process = subprocess.Popen(
-            command, env=env, stdout=out, stderr=subprocess.STDOUT, start_new_session=True
-        )
+    server = EpbatchServer(tmp_path_factory.mktemp("prefect-home"))
     try:
-        url = wait_for_line(log, "export PREFECT_API_URL=", process, timeout_s=180)
-        yield env | {"PREFECT_API_URL": url}
+        yield server.start()
     finally:
-        process.send_signal(signal.SIGTERM)
-        process.wait(timeout=60)
+        server.stop()
 
 
 @pytest.fixture(scope="session")

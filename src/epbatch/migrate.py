@@ -65,6 +65,8 @@ def upgrade_engine(engine: Engine) -> None:
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":  # a concurrent upgrader waits, then skips
             connection.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": _PG_LOCK_KEY})
+        elif connection.dialect.name == "sqlite":  # the write lock first: the same, for SQLite
+            connection.exec_driver_sql("BEGIN IMMEDIATE")  # (DDL would not start a transaction)
         current = current_revisions(connection)
         if current == head_revisions():
             return

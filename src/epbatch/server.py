@@ -14,10 +14,16 @@ import certifi
 # (Prefect's default 10 s left slots idle between short runs; see docs/architecture.md).
 TAG_SLOT_WAIT_S = 1
 
+# Slot leases on disk (PREFECT_HOME/concurrency_leases), not in the server's memory: a restart
+# mid-batch otherwise forgets the running tasks' leases while the limit keeps counting their
+# slots, so they are never given back and every later `energyplus` task waits forever.
+LEASE_STORAGE = "prefect.server.concurrency.lease_storage.filesystem"
+
 SERVER_ENV = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
     "PREFECT_SERVER_TASKS_TAG_CONCURRENCY_SLOT_WAIT_SECONDS": str(TAG_SLOT_WAIT_S),
+    "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": LEASE_STORAGE,
 }
 
 

@@ -1,9 +1,15 @@
-"""Reading what the Prefect server recorded, for the flow tests."""
+"""Running ``epbatch`` as a user would and reading what the Prefect server recorded."""
 
 import asyncio
+import os
+import signal
+import subprocess
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
+from pathlib import Path
+from typing import TypeVar
 from uuid import UUID
 
 from prefect.client.orchestration import get_client
@@ -80,8 +86,12 @@ def state_history(task_run_id: UUID) -> list[State]:
     return asyncio.run(read())
 
 
-def max_overlap(intervals: list[tuple[datetime, datetime]]) -> int:
-    """The most intervals open at one instant (an end and a start at once do not overlap)."""
+Instant = TypeVar("Instant", datetime, float)
+
+
+def max_overlap(intervals: list[tuple[Instant, Instant]]) -> int:
+    """The most intervals open at one instant (an end and a start at once do not overlap);
+    datetimes (task runs) or epoch seconds (logged engine processes)."""
     events = sorted([(start, 1) for start, _ in intervals] + [(end, -1) for _, end in intervals])
     depth = peak = 0
     for _, step in events:
@@ -95,3 +105,22 @@ def run_intervals(runs: list[TaskRun]) -> list[tuple[datetime, datetime]]:
     intervals = [(r.start_time, r.end_time) for r in runs]
     assert all(start and end for start, end in intervals), "a task run without start or end"
     return [(start, end) for start, end in intervals if start and end]
+
+
+def epbatch_process(study: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``epbatch run STUDY`` as its own process (and process group), output appended to ``log``."""
+    with log.open("ab") as sink:
+        return subprocess.Popen(
+            [sys.executable, "-m", "epbatch.cli", "run", str(study)],
+            env=env,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def kill_if_running(process: subprocess.Popen[bytes]) -> None:
+    """SIGKILL ``process``'s group (a batch and its engines) if it is still running."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGKILL)
+        process.wait()

@@ -4,12 +4,10 @@ import json
 import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections import Counter
 from datetime import UTC, datetime
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -24,6 +22,7 @@ from tests.conftest import GOLDEN, INSULATED_WALL, TRIPLE_GLAZING, study_data
 from tests.flows.conftest import SLOTS
 from tests.flows.helpers import (
     busy_slots,
+    epbatch_process,
     held_slots,
     max_overlap,
     run_intervals,
@@ -159,17 +158,6 @@ def test_a_cached_result_that_vanished_is_simulated_again(
     }
     progress = json.loads((summary.folder / PROGRESS_FILE).read_text())
     assert (progress["cached"], progress["succeeded"]) == (0, 2)
-
-
-def epbatch_process(study: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("ab") as sink:
-        return subprocess.Popen(
-            [sys.executable, "-m", "epbatch.cli", "run", str(study)],
-            env=env,
-            stdout=sink,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
 
 
 def test_killed_batch_resumes_with_only_the_missing_variants(

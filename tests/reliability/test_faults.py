@@ -5,7 +5,6 @@ happened, and loses nothing."""
 import json
 import os
 import shlex
-import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -25,7 +24,7 @@ from tests.conftest import GOLDEN, study_data
 from tests.engine.test_simulate import alive
 from tests.flows.helpers import busy_slots, task_runs
 from tests.prefect_server import free_port
-from tests.reliability.conftest import ONE_ZONE
+from tests.reliability.conftest import ONE_ZONE, stand_in_engine
 
 pytestmark = [pytest.mark.reliability, pytest.mark.engine]
 
@@ -170,25 +169,19 @@ def test_aggregate_of_an_unfinished_batch_says_so(tmp_path, capsys, monkeypatch)
 
 @pytest.fixture
 def faulty_engine(engine: Engine, tmp_path: Path) -> Path:
-    """A stand-in ``energyplus`` beside links to the real IDD and weather: it runs the real
-    engine, except under ``ulimit -f`` for *fault-fsize* variants and forever for *fault-hang*
-    ones (recording the pid of its sleeping child)."""
-    folder = tmp_path / "engine"
-    folder.mkdir()
-    (folder / "Energy+.idd").symlink_to(engine.idd)
-    (folder / "WeatherData").symlink_to(engine.weather_dir)
-    script = folder / "energyplus"
-    script.write_text(
-        "#!/bin/sh\n"
+    """A stand-in ``energyplus``: it runs the real engine, except under ``ulimit -f`` for
+    *fault-fsize* variants and forever for *fault-hang* ones (recording the pid of its sleeping
+    child)."""
+    return stand_in_engine(
+        engine,
+        tmp_path / "engine",
         'case "$*" in\n'
         f"  *fault-fsize*) ulimit -f {FSIZE_BLOCKS} ;;\n"
         f"  *fault-hang*) sleep 300 & echo $! >> {shlex.quote(str(tmp_path / 'hang.pids'))}\n"
         "    wait; exit 1 ;;\n"
         "esac\n"
-        f'exec {shlex.quote(str(engine.executable))} "$@"\n'
+        'exec "$ENERGYPLUS" "$@"\n',
     )
-    script.chmod(script.stat().st_mode | stat.S_IXUSR)
-    return script
 
 
 @pytest.mark.prefect

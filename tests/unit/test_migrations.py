@@ -1,8 +1,11 @@
 """Alembic migrations on real SQLite files: empty, already at head, made by the old create_all."""
 
+import multiprocessing
+import multiprocessing.synchronize
 from pathlib import Path
 
 import pytest
+from sqlalchemy import create_engine, text
 
 from epbatch.batch import BatchSummary
 from epbatch.migrate import MIGRATIONS, display_url
@@ -49,3 +52,28 @@ def test_the_batch_summary_never_shows_the_password():
     assert str(summary).endswith("postgresql+psycopg://epbatch:***@db.example:5432/results")
     assert "S3cret" not in f"{summary} {summary!r}"
     assert display_url("not a url") == "<unparseable database URL>"
+
+
+def _upgrade_together(url: str, start: multiprocessing.synchronize.Barrier) -> None:
+    start.wait(timeout=60)
+    upgrade_database(url)
+
+
+def test_concurrent_first_upgrades_wait_for_each_other(tmp_path: Path):
+    """Batches that end at once, in separate processes, into a new SQLite file: the first
+    creates the tables, the others wait for its write lock, then find them at head."""
+    context = multiprocessing.get_context("fork")
+    for attempt in range(3):  # the race is narrow: a few fresh files
+        url = f"sqlite:///{tmp_path / f'results-{attempt}.sqlite'}"
+        start = context.Barrier(4)
+        workers = [context.Process(target=_upgrade_together, args=(url, start)) for _ in range(4)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join(timeout=60)
+        assert [w.exitcode for w in workers] == [0] * 4, f"an upgrade failed (attempt {attempt})"
+        engine = create_engine(url)
+        storage_checks.assert_at_head_matching_models(engine)
+        with engine.connect() as connection:
+            assert connection.scalar(text("select count(*) from alembic_version")) == 1
+        engine.dispose()
