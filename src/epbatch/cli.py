@@ -259,5 +259,23 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
 
+def run_and_exit() -> None:
+    """The ``epbatch`` command: ``main``, then a quick exit.
+
+    Tearing down every loaded module (Prefect, pandas, pyarrow) takes ~0.8 s at exit; once
+    Prefect's event and log workers have sent what they hold, nothing else needs it.
+    """
+    code = main()
+    if "prefect" in sys.modules:
+        from prefect.events.worker import EventsWorker
+        from prefect.logging.handlers import APILogWorker
+
+        EventsWorker.drain_all()  # the task runs' last states reach the server
+        APILogWorker.drain_all()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    run_and_exit()
