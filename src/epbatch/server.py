@@ -44,10 +44,13 @@ def lean_client_env(api: str | None, cache_dir: Path) -> dict[str, str]:
     if not path.is_file():
         bundle = Path(certifi.where()).read_text(encoding="ascii")
         end = bundle.index(_PEM_END) + len(_PEM_END)
-        cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-        partial = path.with_suffix(f".{os.getpid()}.tmp")
-        partial.write_text(bundle[:end] + "\n", encoding="ascii")
-        partial.replace(path)
+        try:
+            cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+            partial = path.with_suffix(f".{os.getpid()}.tmp")
+            partial.write_text(bundle[:end] + "\n", encoding="ascii")
+            partial.replace(path)
+        except OSError:  # a read-only home: Prefect's default, only slower
+            return {}
     return {"PREFECT_API_SSL_CERT_FILE": str(path)}
 
 

@@ -37,5 +37,8 @@ def test_plain_http_clients_load_one_ca_and_https_is_left_alone(tmp_path, monkey
     ssl.create_default_context(cafile=str(path))  # a valid CA file
     assert lean_client_env(None, tmp_path) == env  # the ephemeral server is plain HTTP too
     assert lean_client_env("https://prefect.example.org/api", tmp_path) == {}
+    not_a_folder = tmp_path / "file"
+    not_a_folder.write_text("")
+    assert lean_client_env(None, not_a_folder / "cache") == {}  # cannot write it: Prefect's own
     monkeypatch.setenv("PREFECT_API_SSL_CERT_FILE", "/etc/ssl/mine.pem")
     assert lean_client_env("http://127.0.0.1:4200/api", tmp_path) == {}
