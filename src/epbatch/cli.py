@@ -260,12 +260,15 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def run_and_exit() -> None:
-    """The ``epbatch`` command: ``main``, then a quick exit.
+    """The ``epbatch`` command: ``main``, then a quick exit when a server outlives us.
 
     Tearing down every loaded module (Prefect, pandas, pyarrow) takes ~0.8 s at exit; once
-    Prefect's event and log workers have sent what they hold, nothing else needs it.
+    Prefect's event and log workers have sent what they hold, nothing else needs it. Without
+    ``PREFECT_API_URL`` the run had an ephemeral server, which only a normal exit stops.
     """
     code = main()
+    if not os.environ.get("PREFECT_API_URL"):
+        sys.exit(code)
     if "prefect" in sys.modules:
         from prefect.events.worker import EventsWorker
         from prefect.logging.handlers import APILogWorker

@@ -13,19 +13,41 @@ from tests.conftest import GOLDEN, study_data
 pytestmark = [pytest.mark.prefect, pytest.mark.engine]
 
 
-def epbatch(*args: str, cwd: Path, api_url: str | None = None) -> subprocess.CompletedProcess[str]:
+def epbatch(
+    *args: str, cwd: Path, api_url: str | None = None, home: Path | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run ``epbatch``; its output goes to files, so a child left behind cannot hold a pipe."""
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "EPBATCH_"))}
     if api_url:
         env["PREFECT_API_URL"] = api_url
+    if home:
+        env["PREFECT_HOME"] = str(home)
     command = [sys.executable, "-m", "epbatch.cli", *args]
-    return subprocess.run(
-        command, cwd=cwd, env=env, capture_output=True, text=True, timeout=600, check=False
-    )
+    out, err = cwd / "epbatch.out", cwd / "epbatch.err"
+    with out.open("w") as stdout, err.open("w") as stderr:
+        done = subprocess.run(
+            command, cwd=cwd, env=env, stdout=stdout, stderr=stderr, timeout=600, check=False
+        )
+    return subprocess.CompletedProcess(command, done.returncode, out.read_text(), err.read_text())
+
+
+def processes_with(environment_entry: str) -> list[int]:
+    """Live processes whose environment holds ``environment_entry`` (e.g. ``PREFECT_HOME=...``)."""
+    found = []
+    for environ in Path("/proc").glob("[0-9]*/environ"):
+        try:
+            if environment_entry.encode() in environ.read_bytes().split(b"\0"):
+                found.append(int(environ.parent.name))
+        except OSError:
+            continue
+    return found
 
 
 def test_demo_cold_start_exits_0_and_insulation_helps(tmp_path):
-    done = epbatch("demo", cwd=tmp_path)  # no server given: Prefect starts an ephemeral one
+    home = tmp_path / "prefect-home"
+    done = epbatch("demo", cwd=tmp_path, home=home)  # no server: Prefect starts an ephemeral one
     assert done.returncode == 0, done.stderr[-3000:]
+    assert not processes_with(f"PREFECT_HOME={home}"), "the ephemeral server outlived epbatch"
     assert "3 of 3 variants succeeded, 0 failed" in done.stdout
     [parquet] = (tmp_path / "epbatch-runs" / "demo").glob("*/results.parquet")
     heating = pd.read_parquet(parquet).set_index("construction_set")["heating_gj"]
