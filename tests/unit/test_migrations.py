@@ -62,7 +62,7 @@ def _upgrade_together(url: str, start: multiprocessing.synchronize.Barrier) -> N
 def test_concurrent_first_upgrades_wait_for_each_other(tmp_path: Path):
     """Batches that end at once, in separate processes, into a new SQLite file: the first
     creates the tables, the others wait for its write lock, then find them at head."""
-    context = multiprocessing.get_context("fork")
+    context = multiprocessing.get_context("spawn")  # fork copies Prefect's exit hooks (exit 1)
     for attempt in range(3):  # the race is narrow: a few fresh files
         url = f"sqlite:///{tmp_path / f'results-{attempt}.sqlite'}"
         start = context.Barrier(4)
