@@ -10,6 +10,8 @@ from pathlib import Path
 
 import certifi
 
+from epbatch.cachefiles import write_private
+
 # Blocked `energyplus` tasks re-poll the server after min(mean run time, this) seconds
 # (Prefect's default 10 s left slots idle between short runs; see docs/architecture.md).
 TAG_SLOT_WAIT_S = 1
@@ -28,7 +30,7 @@ SERVER_ENV = {
 
 
 DEFAULT_PORT = 4200
-_PEM_END = "-----END CERTIFICATE-----"
+_PEM_END = b"-----END CERTIFICATE-----"
 
 
 def lean_client_env(api: str | None, cache_dir: Path) -> dict[str, str]:
@@ -42,14 +44,9 @@ def lean_client_env(api: str | None, cache_dir: Path) -> dict[str, str]:
         return {}
     path = cache_dir / "plain-http-ca.pem"
     if not path.is_file():
-        bundle = Path(certifi.where()).read_text(encoding="ascii")
-        end = bundle.index(_PEM_END) + len(_PEM_END)
-        try:
-            cache_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
-            partial = path.with_suffix(f".{os.getpid()}.tmp")
-            partial.write_text(bundle[:end] + "\n", encoding="ascii")
-            partial.replace(path)
-        except OSError:  # a read-only home: Prefect's default, only slower
+        bundle = Path(certifi.where()).read_bytes()
+        first = bundle[: bundle.index(_PEM_END) + len(_PEM_END)] + b"\n"
+        if not write_private(path, first):  # cannot write it: Prefect's default, only slower
             return {}
     return {"PREFECT_API_SSL_CERT_FILE": str(path)}
 
