@@ -38,17 +38,36 @@ def lean_client_env(api: str | None, cache_dir: Path) -> dict[str, str]:
 
     Prefect builds a TLS context for every API client, two per task run, each loading
     certifi's ~150 CAs (20-25 ms of CPU). Plain HTTP uses no TLS, so the context may as well
-    load one CA. Set before Prefect is imported; https servers and user CA files are left alone.
+    load one CA. And every new client first asks for a CSRF token, one more request per task
+    run, which a server with CSRF protection off (Prefect's default) refuses: asked once here.
+    Set before Prefect is imported; https servers and the user's own settings are left alone.
     """
-    if (api and not api.startswith("http://")) or os.environ.get("PREFECT_API_SSL_CERT_FILE"):
+    if api and not api.startswith("http://"):
         return {}
+    env = {}
+    if api and "PREFECT_CLIENT_CSRF_SUPPORT_ENABLED" not in os.environ and csrf_off(api):
+        env["PREFECT_CLIENT_CSRF_SUPPORT_ENABLED"] = "false"
     path = cache_dir / "plain-http-ca.pem"
+    if os.environ.get("PREFECT_API_SSL_CERT_FILE"):
+        return env
     if not path.is_file():
         bundle = Path(certifi.where()).read_bytes()
         first = bundle[: bundle.index(_PEM_END) + len(_PEM_END)] + b"\n"
         if not write_private(path, first):  # cannot write it: Prefect's default, only slower
-            return {}
-    return {"PREFECT_API_SSL_CERT_FILE": str(path)}
+            return env
+    return env | {"PREFECT_API_SSL_CERT_FILE": str(path)}
+
+
+def csrf_off(api: str) -> bool:
+    """Whether the Prefect server at ``api`` says its CSRF protection is disabled."""
+    probe = f"{api}/csrf-token?client=epbatch-probe"
+    try:
+        with urllib.request.urlopen(probe, timeout=2):  # noqa: S310 - an http:// API URL
+            return False  # a token: protection is on
+    except urllib.error.HTTPError as error:
+        return error.code == 422 and b"CSRF protection is disabled" in error.read()
+    except (urllib.error.URLError, OSError):
+        return False
 
 
 def api_url(host: str, port: int) -> str:

@@ -86,3 +86,10 @@ def test_all_succeeded_exits_0_against_a_running_server(prefect_api, write_study
     done = epbatch("--output-dir", "out", "run", str(study), cwd=tmp_path, api_url=prefect_api)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "1 of 1 variants succeeded" in done.stdout
+
+
+def test_the_running_server_is_seen_to_have_csrf_protection_off(prefect_api):
+    """So ``epbatch run`` skips the CSRF-token request each new API client (one per task) makes."""
+    from epbatch.server import csrf_off
+
+    assert csrf_off(prefect_api)

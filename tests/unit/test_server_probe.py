@@ -5,17 +5,50 @@ import threading
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
-from epbatch.server import is_healthy, lean_client_env
+import pytest
+
+from epbatch.server import csrf_off, is_healthy, lean_client_env
+
+NO_SERVER = "http://127.0.0.1:9/api"  # the discard port: nothing answers
 
 
 class Health(BaseHTTPRequestHandler):
+    csrf_protection = False
+
     def do_GET(self) -> None:
+        if self.path.startswith("/api/csrf-token?"):  # Prefect's answers, protection off / on
+            off = not self.csrf_protection
+            self.send_response(422 if off else 200)
+            self.end_headers()
+            self.wfile.write(
+                b'{"detail":"CSRF protection is disabled."}' if off else b'{"token":"t"}'
+            )
+            return
         self.send_response(200 if self.path == "/api/health" else 404)
         self.end_headers()
         self.wfile.write(b"true")
 
     def log_message(self, *args: object) -> None:
         pass
+
+
+class Protected(Health):
+    csrf_protection = True
+
+
+@pytest.fixture
+def serve():
+    servers = []
+
+    def start(handler: type[BaseHTTPRequestHandler]) -> str:
+        server = HTTPServer(("127.0.0.1", 0), handler)
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_port}/api"
+
+    yield start
+    for server in servers:
+        server.shutdown()
 
 
 def test_is_healthy_only_where_an_api_answers():
@@ -31,7 +64,7 @@ def test_is_healthy_only_where_an_api_answers():
 
 def test_plain_http_clients_load_one_ca_and_https_is_left_alone(tmp_path, monkeypatch):
     monkeypatch.delenv("PREFECT_API_SSL_CERT_FILE", raising=False)
-    env = lean_client_env("http://127.0.0.1:4200/api", tmp_path)
+    env = lean_client_env(NO_SERVER, tmp_path)
     path = Path(env["PREFECT_API_SSL_CERT_FILE"])
     assert path.read_text().count("BEGIN CERTIFICATE") == 1
     ssl.create_default_context(cafile=str(path))  # a valid CA file
@@ -41,4 +74,17 @@ def test_plain_http_clients_load_one_ca_and_https_is_left_alone(tmp_path, monkey
     not_a_folder.write_text("")
     assert lean_client_env(None, not_a_folder / "cache") == {}  # cannot write it: Prefect's own
     monkeypatch.setenv("PREFECT_API_SSL_CERT_FILE", "/etc/ssl/mine.pem")
-    assert lean_client_env("http://127.0.0.1:4200/api", tmp_path) == {}
+    assert lean_client_env(NO_SERVER, tmp_path) == {}
+
+
+def test_csrf_tokens_are_skipped_only_where_the_server_has_protection_off(
+    serve, tmp_path, monkeypatch
+):
+    monkeypatch.delenv("PREFECT_CLIENT_CSRF_SUPPORT_ENABLED", raising=False)
+    off, on = serve(Health), serve(Protected)
+    assert csrf_off(off) and not csrf_off(on) and not csrf_off(NO_SERVER)
+    assert lean_client_env(off, tmp_path)["PREFECT_CLIENT_CSRF_SUPPORT_ENABLED"] == "false"
+    for api in (on, NO_SERVER, None):  # protected, unknown, or not started yet: Prefect's way
+        assert "PREFECT_CLIENT_CSRF_SUPPORT_ENABLED" not in lean_client_env(api, tmp_path)
+    monkeypatch.setenv("PREFECT_CLIENT_CSRF_SUPPORT_ENABLED", "true")  # the user's choice
+    assert "PREFECT_CLIENT_CSRF_SUPPORT_ENABLED" not in lean_client_env(off, tmp_path)
