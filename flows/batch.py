@@ -1,5 +1,6 @@
 """The parent flow: validate -> generate variants -> map simulations -> aggregate."""
 
+import gc
 import logging
 import threading
 import time
@@ -152,6 +153,7 @@ def run_energyplus_batch(
     logger = get_run_logger()
     settings = get_settings()
     plan = plan_batch(Path(study), settings, slots, runner)
+    gc.freeze()  # Prefect, the IDD and the models live as long as the batch: no GC passes over them
     logger.info(
         "batch %s: %d variants on %d slots in %s",
         plan.batch_id,
