@@ -17,7 +17,7 @@ from epbatch.engine import EngineNotFoundError, find_engine
 from epbatch.inputs import resolve_inputs
 from epbatch.progress import BatchProgress, read_progress, status_lines, subscribe
 from epbatch.runners.base import RunnerName
-from epbatch.server import DEFAULT_PORT, lean_client_env
+from epbatch.server import DEFAULT_PORT, TemporaryServer, lean_client_env, profile_api_url
 from epbatch.settings import get_settings
 from epbatch.study import MAX_SLOTS, StudyError, load_study
 
@@ -40,6 +40,7 @@ PREFECT_DEFAULTS = {
 }
 HEARTBEAT_SETTINGS = ("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "PREFECT_RUNNER_HEARTBEAT_FREQUENCY")
 FLOW_STARTED = threading.Event()  # unset: nothing was sent to Prefect, nothing to drain
+TEMPORARY: TemporaryServer | None = None  # the run's own Prefect server, if it started one
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -91,14 +92,17 @@ def _check(study_file: Path) -> None:
     _prepare_prefect()
     threading.Thread(target=import_module, args=("flows.batch",), daemon=True).start()
     resolve_inputs(study, study_file, find_engine(get_settings().energyplus))
+    if TEMPORARY is not None:
+        TEMPORARY.start()
 
 
 def _prepare_prefect() -> None:
     """Prefect's environment for this run, set before Prefect is imported."""
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
-    _use_local_server()
-    os.environ.update(lean_client_env(os.environ.get("PREFECT_API_URL"), get_settings().cache_dir))
+    _find_server()
+    api = os.environ.get("PREFECT_API_URL") or profile_api_url()
+    os.environ.update(lean_client_env(api, get_settings().cache_dir))
 
 
 @contextmanager
@@ -148,12 +152,11 @@ def _progress_bar() -> Iterator[None]:
             unsubscribe()
 
 
-def _use_local_server() -> None:
-    """Report to an ``epbatch server`` on the default port if one answers, not an ephemeral one.
-
-    An ephemeral server costs 10-20 s per run; probing costs a few milliseconds.
-    """
-    if "PREFECT_API_URL" in os.environ:
+def _find_server() -> None:
+    """Report to the server the user named, else to an ``epbatch server`` on the default port,
+    else to a temporary server of this run (started once the inputs are valid)."""
+    global TEMPORARY
+    if "PREFECT_API_URL" in os.environ or profile_api_url():
         return
     from epbatch.server import api_url, is_healthy
 
@@ -161,12 +164,17 @@ def _use_local_server() -> None:
     if is_healthy(url):
         os.environ["PREFECT_API_URL"] = url
         print(f"epbatch: reporting to the Prefect server at {url}", file=sys.stderr)
+        return
+    TEMPORARY = TemporaryServer()
+    os.environ.update(TEMPORARY.client_env())
 
 
 def _run(study_file: Path, slots: int | None, runner: RunnerName | None) -> int:
     from epbatch.batch import StorageError
     from flows.batch import run_energyplus_batch  # Prefect loads only when a batch runs
 
+    if TEMPORARY is not None:
+        TEMPORARY.wait()
     FLOW_STARTED.set()
     try:
         with _progress_bar(), _without_flow_heartbeats():
@@ -174,12 +182,24 @@ def _run(study_file: Path, slots: int | None, runner: RunnerName | None) -> int:
     except StorageError as error:  # the results tables are on disk; only the database failed
         print(f"epbatch: {error}", file=sys.stderr)
         return 3
+    finally:
+        _drain_prefect()
     from epbatch.storage import database, load_results  # loaded by the batch already
 
     frame = load_results(database(summary.database_url), summary.batch_id)
     print(frame[TABLE_COLUMNS].fillna("").to_string(index=False, max_colwidth=60))
     print(summary)
     return 0 if summary.failed == 0 else 1
+
+
+def _drain_prefect() -> None:
+    """Send what Prefect's event and log workers hold (the task runs' last states) now,
+    while the server is up: the command exits without interpreter teardown."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    EventsWorker.drain_all()
+    APILogWorker.drain_all()
 
 
 def _aggregate(batch_id: str) -> int:
@@ -287,28 +307,24 @@ def main(argv: list[str] | None = None) -> int:
     except (StudyError, EngineNotFoundError) as error:
         print(f"epbatch: invalid input:\n{error}", file=sys.stderr)
         return 2
+    finally:
+        _stop_temporary_server()
+
+
+def _stop_temporary_server() -> None:
+    global TEMPORARY
+    if TEMPORARY is not None:
+        TEMPORARY.stop()
+        TEMPORARY = None
 
 
 def run_and_exit() -> None:
-    """The ``epbatch`` command: ``main``, then a quick exit when a server outlives us.
-
-    Tearing down every loaded module (Prefect, pandas, pyarrow) takes ~0.8 s at exit; once
-    Prefect's event and log workers have sent what they hold, nothing else needs it. Without
-    ``PREFECT_API_URL`` the run had an ephemeral server, which only a normal exit stops.
-    """
+    """The ``epbatch`` command: ``main``, then an exit without interpreter teardown after a
+    batch or invalid input (tearing down Prefect, pandas and pyarrow took ~0.8 s; Prefect may
+    still be loading in its thread after invalid input)."""
     code = main()
-    if code == 2 and not FLOW_STARTED.is_set():  # invalid input; Prefect may still be loading
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-    if not os.environ.get("PREFECT_API_URL"):
+    if not FLOW_STARTED.is_set() and code != 2:  # status, aggregate, server: a normal exit
         sys.exit(code)
-    if "prefect" in sys.modules:
-        from prefect.events.worker import EventsWorker
-        from prefect.logging.handlers import APILogWorker
-
-        EventsWorker.drain_all()  # the task runs' last states reach the server
-        APILogWorker.drain_all()
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)

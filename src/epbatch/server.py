@@ -1,9 +1,12 @@
 """Start a local Prefect server (a subprocess, analytics off) and wait until it answers."""
 
+import atexit
 import os
+import socket
 import subprocess
 import sys
 import time
+import tomllib
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -70,13 +73,28 @@ def csrf_off(api: str) -> bool:
         return False
 
 
+def profile_api_url() -> str | None:
+    """PREFECT_API_URL of the active Prefect profile (``profiles.toml``), read without Prefect."""
+    home = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
+    path = Path(os.environ.get("PREFECT_PROFILES_PATH", home / "profiles.toml")).expanduser()
+    try:
+        data = tomllib.loads(path.read_text())
+    except (OSError, tomllib.TOMLDecodeError):
+        return None
+    name = os.environ.get("PREFECT_PROFILE") or data.get("active", "ephemeral")
+    url = data.get("profiles", {}).get(name, {}).get("PREFECT_API_URL")
+    return url if isinstance(url, str) else None
+
+
 def api_url(host: str, port: int) -> str:
     return f"http://{host}:{port}/api"
 
 
-def start_server(host: str, port: int) -> subprocess.Popen[bytes]:
+def start_server(
+    host: str, port: int, extra_env: dict[str, str] | None = None, quiet: bool = False
+) -> subprocess.Popen[bytes]:
     """``prefect server start`` in its own process group, with epbatch's server settings."""
-    env = SERVER_ENV | dict(os.environ)  # the caller's environment wins
+    env = SERVER_ENV | dict(os.environ) | (extra_env or {})  # the caller's environment wins
     env.pop("PREFECT_API_URL", None)
     command = [
         sys.executable,
@@ -90,7 +108,68 @@ def start_server(host: str, port: int) -> subprocess.Popen[bytes]:
         str(port),
         "--analytics-off",
     ]
-    return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+    out = subprocess.DEVNULL if quiet else None
+    return subprocess.Popen(
+        command, env=env, stdin=subprocess.DEVNULL, stdout=out, start_new_session=True
+    )
+
+
+# A one-run server: no UI, and only the services a run needs (task runs, events, automations,
+# lease expiry), like Prefect's ephemeral server; the others' periodic SQLite writes stalled
+# slot hand-overs for seconds.
+TEMPORARY_SERVER_ENV = {
+    "PREFECT_UI_ENABLED": "false",
+    "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
+    **{
+        f"PREFECT_SERVER_SERVICES_{service}_ENABLED": "false"
+        for service in (
+            "CANCELLATION_CLEANUP",
+            "CLEANUP_RECONCILER",
+            "FOREMAN",
+            "LATE_RUNS",
+            "PAUSE_EXPIRATIONS",
+            "SCHEDULER",
+        )
+    },
+    "PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED": "[]",
+}
+
+
+class TemporaryServer:
+    """A Prefect server (SQLite in PREFECT_HOME, no UI) for one ``epbatch`` run with none to
+    report to. Its address is fixed before Prefect is imported; started once the inputs are
+    valid, it boots while Prefect loads, instead of after, as Prefect's ephemeral server does.
+    """
+
+    def __init__(self) -> None:
+        with socket.socket() as probe:  # a port free now; taken again only in a rare race
+            probe.bind(("127.0.0.1", 0))
+            self.port = probe.getsockname()[1]
+        self.url = api_url("127.0.0.1", self.port)
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def client_env(self) -> dict[str, str]:
+        """Its clients need no CSRF token unless the user turned the protection on."""
+        if os.environ.get("PREFECT_SERVER_CSRF_PROTECTION_ENABLED", "").lower() in ("1", "true"):
+            return {"PREFECT_API_URL": self.url}
+        return {"PREFECT_API_URL": self.url, "PREFECT_CLIENT_CSRF_SUPPORT_ENABLED": "false"}
+
+    def start(self) -> None:
+        self.process = start_server("127.0.0.1", self.port, TEMPORARY_SERVER_ENV, quiet=True)
+        atexit.register(self.stop)
+
+    def wait(self) -> None:
+        assert self.process is not None, "start() first"
+        wait_healthy(self.url, self.process)
+
+    def stop(self, timeout_s: float = 20) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=timeout_s)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, 9)
+                self.process.wait()
 
 
 def is_healthy(url: str, timeout_s: float = 0.5) -> bool:

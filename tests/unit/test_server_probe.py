@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from epbatch.server import csrf_off, is_healthy, lean_client_env
+from epbatch.server import csrf_off, is_healthy, lean_client_env, profile_api_url
 
 NO_SERVER = "http://127.0.0.1:9/api"  # the discard port: nothing answers
 
@@ -88,3 +88,18 @@ def test_csrf_tokens_are_skipped_only_where_the_server_has_protection_off(
         assert "PREFECT_CLIENT_CSRF_SUPPORT_ENABLED" not in lean_client_env(api, tmp_path)
     monkeypatch.setenv("PREFECT_CLIENT_CSRF_SUPPORT_ENABLED", "true")  # the user's choice
     assert "PREFECT_CLIENT_CSRF_SUPPORT_ENABLED" not in lean_client_env(off, tmp_path)
+
+
+def test_the_active_profiles_api_url_is_read_without_prefect(tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
+    monkeypatch.delenv("PREFECT_PROFILES_PATH", raising=False)
+    monkeypatch.delenv("PREFECT_PROFILE", raising=False)
+    assert profile_api_url() is None  # no profiles file
+    (tmp_path / "profiles.toml").write_text(
+        'active = "remote"\n'
+        '[profiles.ephemeral]\nPREFECT_SERVER_ALLOW_EPHEMERAL_MODE = "true"\n'
+        '[profiles.remote]\nPREFECT_API_URL = "https://prefect.example.org/api"\n'
+    )
+    assert profile_api_url() == "https://prefect.example.org/api"
+    monkeypatch.setenv("PREFECT_PROFILE", "ephemeral")
+    assert profile_api_url() is None
