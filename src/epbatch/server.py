@@ -2,6 +2,7 @@
 
 import atexit
 import os
+import shutil
 import socket
 import subprocess
 import sys
@@ -91,12 +92,19 @@ def api_url(host: str, port: int) -> str:
 
 
 def start_server(
-    host: str, port: int, extra_env: dict[str, str] | None = None, quiet: bool = False
+    host: str, port: int, extra_env: dict[str, str] | None = None, temporary: bool = False
 ) -> subprocess.Popen[bytes]:
-    """``prefect server start`` in its own process group, with epbatch's server settings."""
-    env = SERVER_ENV | dict(os.environ) | (extra_env or {})  # the caller's environment wins
+    """``prefect server start`` in its own process group, with epbatch's server settings.
+
+    A ``temporary`` one prints nothing and gets SIGTERM if its parent dies (``setpriv
+    --pdeathsig``, where util-linux has it), so even a ``kill -9`` of the run leaves no server.
+    """
+    env = SERVER_ENV | (extra_env or {}) | dict(os.environ)  # the caller's environment wins
     env.pop("PREFECT_API_URL", None)
+    setpriv = shutil.which("setpriv") if temporary else None
+    watchdog = [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
     command = [
+        *watchdog,
         sys.executable,
         "-m",
         "prefect",
@@ -108,7 +116,7 @@ def start_server(
         str(port),
         "--analytics-off",
     ]
-    out = subprocess.DEVNULL if quiet else None
+    out = subprocess.DEVNULL if temporary else None
     return subprocess.Popen(
         command, env=env, stdin=subprocess.DEVNULL, stdout=out, start_new_session=True
     )
@@ -155,7 +163,7 @@ class TemporaryServer:
         return {"PREFECT_API_URL": self.url, "PREFECT_CLIENT_CSRF_SUPPORT_ENABLED": "false"}
 
     def start(self) -> None:
-        self.process = start_server("127.0.0.1", self.port, TEMPORARY_SERVER_ENV, quiet=True)
+        self.process = start_server("127.0.0.1", self.port, TEMPORARY_SERVER_ENV, temporary=True)
         atexit.register(self.stop)
 
     def wait(self) -> None:

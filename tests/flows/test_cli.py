@@ -3,6 +3,8 @@
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pandas as pd
@@ -93,3 +95,49 @@ def test_the_running_server_is_seen_to_have_csrf_protection_off(prefect_api):
     from epbatch.server import csrf_off
 
     assert csrf_off(prefect_api)
+
+
+def test_a_killed_cold_run_leaves_no_temporary_server(models, write_study, tmp_path):
+    """``kill -9`` of ``epbatch run`` cannot stop its server itself: the server's parent-death
+    signal does."""
+    home = tmp_path / "prefect-home"
+    study = write_study(
+        study_data(
+            models=[str(models / "1ZoneUncontrolled.idf")],
+            weather=[GOLDEN],
+            run_period="design-days",
+            construction_sets={"baseline": {}},
+        )
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "EPBATCH_"))}
+    env["PREFECT_HOME"] = str(home)
+    command = [sys.executable, "-m", "epbatch.cli", "--output-dir", "out", "run", str(study)]
+    run = subprocess.Popen(
+        command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+    )
+    try:
+        assert wait_until(lambda: servers_of(home), timeout_s=120), "no temporary server started"
+    finally:
+        run.kill()
+        run.wait()
+    assert wait_until(lambda: not processes_with(f"PREFECT_HOME={home}"), timeout_s=30), (
+        "the temporary server outlived a killed epbatch run"
+    )
+
+
+def servers_of(home: Path) -> list[int]:
+    """Prefect server processes started with PREFECT_HOME=``home``."""
+    return [
+        pid
+        for pid in processes_with(f"PREFECT_HOME={home}")
+        if b"server\0start" in Path(f"/proc/{pid}/cmdline").read_bytes()
+    ]
+
+
+def wait_until(condition: Callable[[], object], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(0.2)
+    return bool(condition())
