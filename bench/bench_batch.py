@@ -4,8 +4,8 @@
 
 Prints wall and CPU seconds per round and the ratio epbatch / engine-alone; orchestration CPU
 per variant is the CPU epbatch's process tree used beyond the engine's own.
-Set PREFECT_API_URL to measure against a running server; unset, each run starts an
-ephemeral one (the cold start).
+Set PREFECT_API_URL to measure against a running server; unset (and no ``epbatch server`` on
+127.0.0.1:4200), each run starts a temporary one (the cold start).
 """
 
 import argparse
@@ -230,7 +230,7 @@ def main() -> None:
         help="other tools to time on the same IDFs: eppy, idfkit",
     )
     args = parser.parse_args()
-    server = os.environ.get("PREFECT_API_URL", "none: ephemeral server per run")
+    server = os.environ.get("PREFECT_API_URL", "none: a temporary server per run")
     print(f"{args.variants} variants of {args.model.name}, {args.slots} slots, server {server}")
     ratios: dict[str, list[float]] = {"epbatch": [], **{o: [] for o in args.others}}
     others = {"eppy": eppy_run, "idfkit": idfkit_run}

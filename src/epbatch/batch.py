@@ -103,7 +103,7 @@ def plan_batch(
     batch_id = new_batch_id(study.name, started)
     folder = (settings.output_dir / slug(study.name) / batch_id).resolve()
     try:
-        prepared = prepare_models(study, study_file, models, engine)
+        prepared = prepare_models(study, study_file, models, engine, settings.keep_outputs)
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)  # an invalid study leaves no batch behind
         raise

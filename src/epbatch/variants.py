@@ -9,7 +9,15 @@ from typing import Any, overload
 
 from epbatch.engine import Engine
 from epbatch.envelope import construction_set_applied, surfaces_of_class
-from epbatch.idfmodel import ModelError, idf_text, load_model, request_sql_output, set_run_period
+from epbatch.idfmodel import (
+    ModelError,
+    idf_text,
+    load_model,
+    request_sql_output,
+    set_run_period,
+    skip_unkept_outputs,
+)
+from epbatch.settings import KeepOutputs
 from epbatch.study import DateRange, Study, StudyError
 
 
@@ -66,9 +74,14 @@ def _check_classes(study: Study, model: Path, idf: object) -> list[str]:
 
 
 def prepare_models(
-    study: Study, study_file: Path, models: list[Path], engine: Engine
+    study: Study,
+    study_file: Path,
+    models: list[Path],
+    engine: Engine,
+    keep_outputs: KeepOutputs = "sql-err",
 ) -> list[tuple[Path, Any]]:
-    """Parse and check every model, and request the outputs: all errors before any run."""
+    """Parse and check every model, and request the outputs (only those ``keep_outputs``
+    keeps, unless it is ``all``): all errors before any run."""
     prepared = []
     for model in models:
         try:
@@ -79,6 +92,8 @@ def prepare_models(
         if problems:
             raise StudyError(study_file, problems)
         request_sql_output(idf)
+        if keep_outputs != "all":
+            skip_unkept_outputs(idf)
         if study.run_period != "design-days":
             set_run_period(
                 idf, study.run_period if isinstance(study.run_period, DateRange) else None
@@ -121,9 +136,10 @@ def generate_variants(
     weather: list[Path],
     engine: Engine,
     variants_dir: Path,
+    keep_outputs: KeepOutputs = "sql-err",
 ) -> list[Variant]:
     """Every variant at once (see ``iter_variants`` for the streaming form)."""
-    prepared = prepare_models(study, study_file, models, engine)
+    prepared = prepare_models(study, study_file, models, engine, keep_outputs)
     return list(iter_variants(study, prepared, weather, engine, variants_dir))
 
 

@@ -36,11 +36,27 @@ def test_insulation_and_glazing_lower_heating_on_a_heated_model(write_study, tmp
 
 
 def test_retention_all_keeps_every_report(write_study, tmp_path):
-    batch = plan(write_study(construction_sets={"baseline": {}}), tmp_path)
-    options = replace(batch.options, keep_outputs="all")
-    assert simulate_variant(batch.variants[0], options).status == "succeeded"
+    study = write_study(construction_sets={"baseline": {}})
+    batch = plan_batch(study, Settings(output_dir=tmp_path / "runs", keep_outputs="all"))
+    assert simulate_variant(batch.variants[0], batch.options).status == "succeeded"
     kept = {p.name for p in (batch.variants[0].folder / "out").iterdir()}
     assert {"eplusout.sql", "eplustbl.htm", "eplusout.eso"} <= kept
+
+
+def test_the_engine_skips_files_retention_would_delete_with_the_same_results(write_study, tmp_path):
+    study = write_study(construction_sets={"baseline": {}})
+    lean = plan(study, tmp_path / "lean")
+    full = plan_batch(study, Settings(output_dir=tmp_path / "full", keep_outputs="all"))
+    results = [
+        simulate_variant(b.variants[0], replace(b.options, keep_outputs="all"))
+        for b in (lean, full)
+    ]
+    written = [{p.name for p in (b.variants[0].folder / "out").iterdir()} for b in (lean, full)]
+    assert {"eplusout.eso", "eplustbl.htm", "eplusout.mtr"} <= written[1]
+    assert not {"eplusout.eso", "eplustbl.htm", "eplusout.mtr"} & written[0]
+    assert {"eplusout.sql", "eplusout.err", "eplusout.eio", "eplusout.end"} <= written[0]
+    same = ("status", "site_energy_gj", "eui_mj_m2", "heating_gj", "cooling_gj", "floor_area_m2")
+    assert [getattr(results[0], f) for f in same] == [getattr(results[1], f) for f in same]
 
 
 def test_broken_model_fails_with_the_parsed_message(write_study, models, tmp_path):

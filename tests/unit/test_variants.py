@@ -7,7 +7,13 @@ import pytest
 from eppy.modeleditor import IDF
 
 from epbatch.envelope import construction_set_applied, surfaces_of_class
-from epbatch.idfmodel import idf_text, load_model, request_sql_output, set_run_period
+from epbatch.idfmodel import (
+    idf_text,
+    load_model,
+    request_sql_output,
+    set_run_period,
+    skip_unkept_outputs,
+)
 from epbatch.inputs import resolve_inputs
 from epbatch.study import DateRange, StudyError, load_study, parse_study
 from epbatch.variants import generate_variants, variant_ids
@@ -102,6 +108,23 @@ def test_summary_report_added_when_missing(engine, tmp_path: Path):
     ]
 
 
+def test_files_retention_would_delete_are_not_written(engine, models):
+    idf = load_model(models / "1ZoneUncontrolled.idf", engine.idd)
+    skip_unkept_outputs(idf)
+    [control] = reparse(idf_text(idf)).idfobjects["OUTPUTCONTROL:FILES"]
+    assert [control.Output_ESO, control.Output_MTR, control.Output_Tabular] == ["No"] * 3
+    assert [control.Output_SQLite, control.Output_EIO, control.Output_END] == ["Yes"] * 3
+
+
+def test_a_models_own_output_control_is_kept(engine, tmp_path: Path):
+    model = tmp_path / "m.idf"
+    model.write_text("Version,25.2;\nOutputControl:Files, Yes, Yes, Yes;\n")
+    idf = load_model(model, engine.idd)
+    skip_unkept_outputs(idf)
+    [control] = idf.idfobjects["OUTPUTCONTROL:FILES"]
+    assert [control.Output_CSV, control.Output_MTR, control.Output_ESO] == ["Yes"] * 3
+
+
 def test_variant_ids_are_stable_readable_and_unique():
     ids = list(
         variant_ids(
@@ -128,6 +151,11 @@ def test_generate_variants_writes_one_folder_each(engine, models, write_study, t
     texts = {v.construction_set: v.idf.read_text(encoding="latin-1") for v in variants}
     assert "EPB exterior_wall" in texts["insulated-walls"]
     assert "EPB" not in texts["baseline"]
+    assert all("OUTPUTCONTROL:FILES" in text.upper() for text in texts.values())
+    every_file = generate_variants(
+        study, study_file, model_files, weather, engine, tmp_path / "all", keep_outputs="all"
+    )
+    assert not any("OUTPUTCONTROL:FILES" in v.idf.read_text("latin-1").upper() for v in every_file)
 
 
 def test_surface_class_missing_in_model_is_an_input_error(engine, models, write_study, tmp_path):
