@@ -35,8 +35,6 @@ TABLE_COLUMNS = [
 PREFECT_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
-    # An ephemeral server can take 10-20 s to start on a loaded 2-core machine.
-    "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": "120",
 }
 HEARTBEAT_SETTINGS = ("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "PREFECT_RUNNER_HEARTBEAT_FREQUENCY")
 FLOW_STARTED = threading.Event()  # unset: nothing was sent to Prefect, nothing to drain

@@ -33,6 +33,18 @@ def epbatch(
     return subprocess.CompletedProcess(command, done.returncode, out.read_text(), err.read_text())
 
 
+def one_design_day_variant(write_study: Callable[..., Path], models: Path) -> Path:
+    """A study of one 1ZoneUncontrolled variant on design days (a run of a few seconds)."""
+    return write_study(
+        study_data(
+            models=[str(models / "1ZoneUncontrolled.idf")],
+            weather=[GOLDEN],
+            run_period="design-days",
+            construction_sets={"baseline": {}},
+        )
+    )
+
+
 def processes_with(environment_entry: str) -> list[int]:
     """Live processes whose environment holds ``environment_entry`` (e.g. ``PREFECT_HOME=...``)."""
     found = []
@@ -47,9 +59,9 @@ def processes_with(environment_entry: str) -> list[int]:
 
 def test_demo_cold_start_exits_0_and_insulation_helps(tmp_path):
     home = tmp_path / "prefect-home"
-    done = epbatch("demo", cwd=tmp_path, home=home)  # no server: Prefect starts an ephemeral one
+    done = epbatch("demo", cwd=tmp_path, home=home)  # no server: the run starts its own
     assert done.returncode == 0, done.stderr[-3000:]
-    assert not processes_with(f"PREFECT_HOME={home}"), "the ephemeral server outlived epbatch"
+    assert not processes_with(f"PREFECT_HOME={home}"), "the temporary server outlived epbatch"
     assert "3 of 3 variants succeeded, 0 failed" in done.stdout
     [parquet] = (tmp_path / "epbatch-runs" / "demo").glob("*/results.parquet")
     heating = pd.read_parquet(parquet).set_index("construction_set")["heating_gj"]
@@ -77,14 +89,7 @@ def test_some_failed_exits_1_with_results_stored(prefect_api, write_study, model
 
 
 def test_all_succeeded_exits_0_against_a_running_server(prefect_api, write_study, models, tmp_path):
-    study = write_study(
-        study_data(
-            models=[str(models / "1ZoneUncontrolled.idf")],
-            weather=[GOLDEN],
-            run_period="design-days",
-            construction_sets={"baseline": {}},
-        )
-    )
+    study = one_design_day_variant(write_study, models)
     done = epbatch("--output-dir", "out", "run", str(study), cwd=tmp_path, api_url=prefect_api)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "1 of 1 variants succeeded" in done.stdout
@@ -101,14 +106,7 @@ def test_a_killed_cold_run_leaves_no_temporary_server(models, write_study, tmp_p
     """``kill -9`` of ``epbatch run`` cannot stop its server itself: the server's parent-death
     signal does."""
     home = tmp_path / "prefect-home"
-    study = write_study(
-        study_data(
-            models=[str(models / "1ZoneUncontrolled.idf")],
-            weather=[GOLDEN],
-            run_period="design-days",
-            construction_sets={"baseline": {}},
-        )
-    )
+    study = one_design_day_variant(write_study, models)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "EPBATCH_"))}
     env["PREFECT_HOME"] = str(home)
     command = [sys.executable, "-m", "epbatch.cli", "--output-dir", "out", "run", str(study)]

@@ -1,4 +1,4 @@
-"""Finding a running Prefect server instead of starting an ephemeral one; cheap clients."""
+"""Finding a running Prefect server instead of starting a temporary one; cheap clients."""
 
 import ssl
 import threading
@@ -68,7 +68,7 @@ def test_plain_http_clients_load_one_ca_and_https_is_left_alone(tmp_path, monkey
     path = Path(env["PREFECT_API_SSL_CERT_FILE"])
     assert path.read_text().count("BEGIN CERTIFICATE") == 1
     ssl.create_default_context(cafile=str(path))  # a valid CA file
-    assert lean_client_env(None, tmp_path) == env  # the ephemeral server is plain HTTP too
+    assert lean_client_env(None, tmp_path) == env  # a server not known yet: plain HTTP
     assert lean_client_env("https://prefect.example.org/api", tmp_path) == {}
     not_a_folder = tmp_path / "file"
     not_a_folder.write_text("")

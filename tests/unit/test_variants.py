@@ -29,6 +29,13 @@ def reparse(text: str):
     return IDF(io.StringIO(text))
 
 
+def tiny_model(engine, tmp_path: Path, body: str):
+    """A 25.2 model of ``body`` alone, parsed."""
+    model = tmp_path / "m.idf"
+    model.write_text(f"Version,25.2;\n{body}\n")
+    return load_model(model, engine.idd)
+
+
 def test_surface_classes_cover_detailed_geometry(five_zone):
     counts = {
         c: len(surfaces_of_class(five_zone, c))
@@ -97,9 +104,7 @@ def test_outputs_and_run_period_are_prepared(engine, models):
 
 
 def test_summary_report_added_when_missing(engine, tmp_path: Path):
-    model = tmp_path / "m.idf"
-    model.write_text("Version,25.2;\nOutput:Table:SummaryReports, ZoneComponentLoadSummary;\n")
-    idf = load_model(model, engine.idd)
+    idf = tiny_model(engine, tmp_path, "Output:Table:SummaryReports, ZoneComponentLoadSummary;")
     request_sql_output(idf)
     [reports] = idf.idfobjects["OUTPUT:TABLE:SUMMARYREPORTS"]
     assert [v for v in reports.obj[1:] if v] == [
@@ -117,9 +122,7 @@ def test_files_retention_would_delete_are_not_written(engine, models):
 
 
 def test_a_models_own_output_control_is_kept(engine, tmp_path: Path):
-    model = tmp_path / "m.idf"
-    model.write_text("Version,25.2;\nOutputControl:Files, Yes, Yes, Yes;\n")
-    idf = load_model(model, engine.idd)
+    idf = tiny_model(engine, tmp_path, "OutputControl:Files, Yes, Yes, Yes;")
     skip_unkept_outputs(idf)
     [control] = idf.idfobjects["OUTPUTCONTROL:FILES"]
     assert [control.Output_CSV, control.Output_MTR, control.Output_ESO] == ["Yes"] * 3
