@@ -4,11 +4,14 @@ The pickle is only ever read from a folder and file owned by the current user an
 no one else, so nobody else can plant code in it.
 """
 
+import contextlib
 import gc
 import hashlib
 import io
+import os
 import pickle
 import sys
+import time
 from importlib.metadata import version
 from pathlib import Path
 
@@ -24,14 +27,32 @@ def cache_file(idd: Path, folder: Path) -> Path:
     return folder / f"eppy-idd-{hashlib.sha256(key.encode()).hexdigest()[:16]}.pickle"
 
 
+# A pickle (6.5 MB) no run has read for this long is deleted when another one is written: each
+# engine install, eppy and Python version (each CI clone's venv) has its own.
+UNUSED_FOR_S = 30 * 24 * 3600
+
+
 def load_idd(idd: Path, folder: Path) -> None:
     """Give eppy the parsed ``idd``: from the cache, or parsed now and cached for next time."""
     IDF.setiddname(str(idd))
     entry = cache_file(idd, folder)
-    if not _restore(folder, entry):
-        IDF(io.StringIO(""))  # eppy parses the IDD on its first model
-        state = (IDF.idd_info, IDF.idd_index, IDF.block, IDF.idd_version)
-        write_private(entry, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL))
+    if _restore(folder, entry):
+        with contextlib.suppress(OSError):
+            os.utime(entry)  # its last use, for pruning
+        return
+    IDF(io.StringIO(""))  # eppy parses the IDD on its first model
+    state = (IDF.idd_info, IDF.idd_index, IDF.block, IDF.idd_version)
+    if write_private(entry, pickle.dumps(state, protocol=pickle.HIGHEST_PROTOCOL)):
+        _prune(folder, entry)
+
+
+def _prune(folder: Path, keep: Path) -> None:
+    """Delete the other pickles that no run has read for ``UNUSED_FOR_S``."""
+    cutoff = time.time() - UNUSED_FOR_S
+    for old in folder.glob("eppy-idd-*.pickle"):
+        with contextlib.suppress(OSError):  # another run may prune it at the same time
+            if old != keep and old.stat().st_mtime < cutoff:
+                old.unlink()
 
 
 def _restore(folder: Path, entry: Path) -> bool:

@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -43,9 +44,26 @@ def test_a_cached_idd_gives_the_same_model(models: Path, tmp_path: Path, entry: 
     parsed = load(models / "5ZoneAirCooled.idf", tmp_path / "cache")
     assert entry.is_file() and entry.stat().st_mode & 0o777 == 0o600
     assert (tmp_path / "cache").stat().st_mode & 0o777 == 0o700
-    written = entry.stat().st_mtime_ns
+    written = entry.stat().st_ino
     assert load(models / "5ZoneAirCooled.idf", tmp_path / "cache") == parsed
-    assert entry.stat().st_mtime_ns == written  # read, not parsed and written again
+    assert entry.stat().st_ino == written  # read, not parsed and written again (a new file)
+
+
+def test_pickles_unused_for_a_month_go_when_a_new_one_is_written(
+    models: Path, tmp_path: Path, entry: Path
+):
+    cache = tmp_path / "cache"
+    cache.mkdir(mode=0o700)
+    month = 31 * 24 * 3600
+    stale, recent = cache / "eppy-idd-stale.pickle", cache / "eppy-idd-recent.pickle"
+    for path, age in ((stale, month), (recent, 3600)):
+        path.write_bytes(b"another venv's IDD")
+        os.utime(path, (time.time() - age, time.time() - age))
+    load(models / "1ZoneUncontrolled.idf", cache)
+    assert entry.is_file() and recent.is_file() and not stale.exists()
+    os.utime(entry, (time.time() - month, time.time() - month))
+    load(models / "1ZoneUncontrolled.idf", cache)  # read: marked as used, nothing pruned
+    assert time.time() - entry.stat().st_mtime < 600 and recent.is_file()
 
 
 def test_an_entry_others_can_write_is_never_unpickled(models: Path, tmp_path: Path, entry: Path):
