@@ -17,7 +17,14 @@ from epbatch.engine import EngineNotFoundError, find_engine
 from epbatch.inputs import resolve_inputs
 from epbatch.progress import BatchProgress, read_progress, status_lines, subscribe
 from epbatch.runners.base import RunnerName
-from epbatch.server import DEFAULT_PORT, TemporaryServer, lean_client_env, profile_api_url
+from epbatch.server import (
+    DEFAULT_PORT,
+    TemporaryServer,
+    api_url,
+    is_healthy,
+    lean_client_env,
+    profile_api_url,
+)
 from epbatch.settings import get_settings
 from epbatch.study import MAX_SLOTS, StudyError, load_study
 
@@ -98,9 +105,7 @@ def _prepare_prefect() -> None:
     """Prefect's environment for this run, set before Prefect is imported."""
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
-    _find_server()
-    api = os.environ.get("PREFECT_API_URL") or profile_api_url()
-    os.environ.update(lean_client_env(api, get_settings().cache_dir))
+    os.environ.update(lean_client_env(_find_server(), get_settings().cache_dir))
 
 
 @contextmanager
@@ -150,21 +155,22 @@ def _progress_bar() -> Iterator[None]:
             unsubscribe()
 
 
-def _find_server() -> None:
-    """Report to the server the user named, else to an ``epbatch server`` on the default port,
-    else to a temporary server of this run (started once the inputs are valid)."""
+def _find_server() -> str | None:
+    """The API this run reports to: the server the user named, else an ``epbatch server`` on
+    the default port, else a temporary server of this run (started once the inputs are valid).
+    """
     global TEMPORARY
-    if "PREFECT_API_URL" in os.environ or profile_api_url():
-        return
-    from epbatch.server import api_url, is_healthy
-
+    named = os.environ.get("PREFECT_API_URL") or profile_api_url()
+    if named:
+        return named
     url = api_url("127.0.0.1", DEFAULT_PORT)
     if is_healthy(url):
         os.environ["PREFECT_API_URL"] = url
         print(f"epbatch: reporting to the Prefect server at {url}", file=sys.stderr)
-        return
+        return url
     TEMPORARY = TemporaryServer()
     os.environ.update(TEMPORARY.client_env())
+    return TEMPORARY.url
 
 
 def _run(study_file: Path, slots: int | None, runner: RunnerName | None) -> int:
@@ -230,7 +236,7 @@ def _server(host: str, port: int, slots: int, worker: bool, database: str) -> in
     import signal
     import subprocess
 
-    from epbatch.server import api_url, start_server, wait_healthy
+    from epbatch.server import start_server, wait_healthy
 
     url = api_url(host, port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the children on SIGTERM too

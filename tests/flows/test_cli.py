@@ -19,11 +19,7 @@ def epbatch(
     *args: str, cwd: Path, api_url: str | None = None, home: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
     """Run ``epbatch``; its output goes to files, so a child left behind cannot hold a pipe."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "EPBATCH_"))}
-    if api_url:
-        env["PREFECT_API_URL"] = api_url
-    if home:
-        env["PREFECT_HOME"] = str(home)
+    env = cli_env(api_url, home)
     command = [sys.executable, "-m", "epbatch.cli", *args]
     out, err = cwd / "epbatch.out", cwd / "epbatch.err"
     with out.open("w") as stdout, err.open("w") as stderr:
@@ -31,6 +27,16 @@ def epbatch(
             command, cwd=cwd, env=env, stdout=stdout, stderr=stderr, timeout=600, check=False
         )
     return subprocess.CompletedProcess(command, done.returncode, out.read_text(), err.read_text())
+
+
+def cli_env(api_url: str | None = None, home: Path | None = None) -> dict[str, str]:
+    """This environment without Prefect's API or epbatch's settings, with these instead."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "EPBATCH_"))}
+    if api_url:
+        env["PREFECT_API_URL"] = api_url
+    if home:
+        env["PREFECT_HOME"] = str(home)
+    return env
 
 
 def one_design_day_variant(write_study: Callable[..., Path], models: Path) -> Path:
@@ -107,11 +113,13 @@ def test_a_killed_cold_run_leaves_no_temporary_server(models, write_study, tmp_p
     signal does."""
     home = tmp_path / "prefect-home"
     study = one_design_day_variant(write_study, models)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_API", "EPBATCH_"))}
-    env["PREFECT_HOME"] = str(home)
     command = [sys.executable, "-m", "epbatch.cli", "--output-dir", "out", "run", str(study)]
     run = subprocess.Popen(
-        command, cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        command,
+        cwd=tmp_path,
+        env=cli_env(home=home),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
     try:
         assert wait_until(lambda: servers_of(home), timeout_s=120), "no temporary server started"
