@@ -11,6 +11,7 @@ from uuid import UUID
 
 import pytest
 from prefect.client.orchestration import get_client
+from prefect.client.schemas.filters import DeploymentFilter, DeploymentFilterId
 from prefect.client.schemas.objects import FlowRun
 from sqlalchemy import create_engine, text
 
@@ -113,3 +114,26 @@ def test_nightly_schedule_is_declared(worker_env):
     assert schedule.schedule.cron == "0 2 * * *" and schedule.active
     assert deployment.parameters["study"] == "studies/demo/study.yaml"  # type: ignore[attr-defined]
     assert (ROOT / "studies" / "demo" / "study.yaml").is_file()  # written by the bootstrap
+
+
+def test_the_server_scheduler_creates_the_nightly_runs(worker_env):
+    """The server's scheduler service turns the cron schedule into Scheduled flow runs.
+
+    It broke silently once: with SQLAlchemy 2.1, Prefect 3.8's scheduler raises on its bulk
+    insert ("Can't evaluate bulk DML statement") and no scheduled run is ever created.
+    """
+
+    async def scheduled() -> list[FlowRun]:
+        async with get_client() as client:
+            deployment = await client.read_deployment_by_name("run-energyplus-batch/nightly-demo")
+            return await client.read_flow_runs(
+                deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id]))
+            )
+
+    deadline = time.monotonic() + 120  # the scheduler looks at recently changed deployments every 5 s
+    while not (runs := asyncio.run(scheduled())):
+        assert time.monotonic() < deadline, "the scheduler created no run for nightly-demo"
+        time.sleep(2)
+    assert {run.state_name for run in runs} == {"Scheduled"}
+    times = sorted(run.expected_start_time for run in runs if run.expected_start_time)
+    assert times and all((t.hour, t.minute) == (2, 0) for t in times), times
