@@ -130,7 +130,8 @@ def test_the_server_scheduler_creates_the_nightly_runs(worker_env):
                 deployment_filter=DeploymentFilter(id=DeploymentFilterId(any_=[deployment.id]))
             )
 
-    deadline = time.monotonic() + 120  # the scheduler looks at recently changed deployments every 5 s
+    # the scheduler looks at recently changed deployments every 5 s
+    deadline = time.monotonic() + 120
     while not (runs := asyncio.run(scheduled())):
         assert time.monotonic() < deadline, "the scheduler created no run for nightly-demo"
         time.sleep(2)
