@@ -1,7 +1,8 @@
 """The ``epbatch`` command: ``run STUDY``, ``demo``, ``status``, ``aggregate``, ``server``.
 
 Exit status: 0 all variants succeeded, 1 some failed (results still stored), 2 invalid input,
-3 the results are saved on disk but the database could not store them (``epbatch aggregate``).
+3 the results are saved on disk but the database could not store them (``epbatch aggregate``),
+4 no Prefect server could be started for the run.
 """
 
 import argparse
@@ -19,6 +20,7 @@ from epbatch.progress import BatchProgress, read_progress, status_lines, subscri
 from epbatch.runners.base import RunnerName
 from epbatch.server import (
     DEFAULT_PORT,
+    ServerUnavailable,
     TemporaryServer,
     api_url,
     is_healthy,
@@ -311,6 +313,9 @@ def main(argv: list[str] | None = None) -> int:
     except (StudyError, EngineNotFoundError) as error:
         print(f"epbatch: invalid input:\n{error}", file=sys.stderr)
         return 2
+    except ServerUnavailable as error:
+        print(f"epbatch: {error}", file=sys.stderr)
+        return 4
     finally:
         _stop_temporary_server()
 
@@ -324,10 +329,10 @@ def _stop_temporary_server() -> None:
 
 def run_and_exit() -> None:
     """The ``epbatch`` command: ``main``, then an exit without interpreter teardown after a
-    batch or invalid input (tearing down Prefect, pandas and pyarrow took ~0.8 s; Prefect may
-    still be loading in its thread after invalid input)."""
+    batch, invalid input or no server (tearing down Prefect, pandas and pyarrow took ~0.8 s;
+    Prefect may still be loading in its thread when the run stops before its flow)."""
     code = main()
-    if not FLOW_STARTED.is_set() and code != 2:  # status, aggregate, server: a normal exit
+    if not FLOW_STARTED.is_set() and code not in (2, 4):  # status, aggregate, server: normal exit
         sys.exit(code)
     sys.stdout.flush()
     sys.stderr.flush()

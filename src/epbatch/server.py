@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import time
 import tomllib
 import urllib.error
@@ -25,6 +26,11 @@ TAG_SLOT_WAIT_S = 1
 # mid-batch otherwise forgets the running tasks' leases while the limit keeps counting their
 # slots, so they are never given back and every later `energyplus` task waits forever.
 LEASE_STORAGE = "prefect.server.concurrency.lease_storage.filesystem"
+
+
+class ServerUnavailable(RuntimeError):
+    """The Prefect server exited or did not answer in time."""
+
 
 SERVER_ENV = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -93,16 +99,17 @@ def api_url(host: str, port: int) -> str:
 
 
 def start_server(
-    host: str, port: int, extra_env: dict[str, str] | None = None, temporary: bool = False
+    host: str, port: int, extra_env: dict[str, str] | None = None, log: Path | None = None
 ) -> subprocess.Popen[bytes]:
     """``prefect server start`` in its own process group, with epbatch's server settings.
 
-    A ``temporary`` one prints nothing and gets SIGTERM if its parent dies (``setpriv
-    --pdeathsig``, where util-linux has it), so even a ``kill -9`` of the run leaves no server.
+    With a ``log`` (a temporary server) its output goes there, and it gets SIGTERM if its
+    parent dies (``setpriv --pdeathsig``, where util-linux has it), so even a ``kill -9`` of
+    the run leaves no server.
     """
     env = SERVER_ENV | (extra_env or {}) | dict(os.environ)  # the caller's environment wins
     env.pop("PREFECT_API_URL", None)
-    setpriv = shutil.which("setpriv") if temporary else None
+    setpriv = shutil.which("setpriv") if log else None
     watchdog = [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
     command = [
         *watchdog,
@@ -117,10 +124,17 @@ def start_server(
         str(port),
         "--analytics-off",
     ]
-    out = subprocess.DEVNULL if temporary else None
-    return subprocess.Popen(
-        command, env=env, stdin=subprocess.DEVNULL, stdout=out, start_new_session=True
-    )
+    if log is None:
+        return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
+    with log.open("ab") as out:
+        return subprocess.Popen(
+            command,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
 
 
 # A one-run server: no UI, and only the services a run needs (task runs, events, automations,
@@ -144,6 +158,9 @@ TEMPORARY_SERVER_ENV = {
 }
 
 
+LOG_TAIL_LINES = 15  # of a temporary server's output, shown when it failed to start
+
+
 class TemporaryServer:
     """A Prefect server (SQLite in PREFECT_HOME, no UI) for one ``epbatch`` run with none to
     report to. Its address is fixed before Prefect is imported; started once the inputs are
@@ -156,6 +173,10 @@ class TemporaryServer:
             self.port = probe.getsockname()[1]
         self.url = api_url("127.0.0.1", self.port)
         self.process: subprocess.Popen[bytes] | None = None
+        fd, name = tempfile.mkstemp(prefix="epbatch-prefect-server-", suffix=".log")
+        os.close(fd)
+        self.log = Path(name)  # deleted when the server stops, kept if it failed to start
+        self.keep_log = False
 
     def client_env(self) -> dict[str, str]:
         """Its clients need no CSRF token unless the user turned the protection on."""
@@ -164,12 +185,21 @@ class TemporaryServer:
         return {"PREFECT_API_URL": self.url, "PREFECT_CLIENT_CSRF_SUPPORT_ENABLED": "false"}
 
     def start(self) -> None:
-        self.process = start_server("127.0.0.1", self.port, TEMPORARY_SERVER_ENV, temporary=True)
+        self.process = start_server("127.0.0.1", self.port, TEMPORARY_SERVER_ENV, self.log)
         atexit.register(self.stop)
 
     def wait(self) -> None:
+        """Return once it answers; else ``ServerUnavailable`` with the end of its output."""
         assert self.process is not None, "start() first"
-        wait_healthy(self.url, self.process)
+        try:
+            wait_healthy(self.url, self.process)
+        except ServerUnavailable as error:
+            self.keep_log = True
+            self.stop()
+            tail = self.log.read_text(errors="replace").strip().splitlines()[-LOG_TAIL_LINES:]
+            lines = [f"could not start a Prefect server for this run: {error}", *tail]
+            lines.append(f"(its whole output: {self.log})")
+            raise ServerUnavailable("\n".join(lines)) from None
 
     def stop(self, timeout_s: float = 20) -> None:
         if self.process is not None and self.process.poll() is None:
@@ -179,6 +209,8 @@ class TemporaryServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
+        if not self.keep_log:
+            self.log.unlink(missing_ok=True)
 
 
 def is_healthy(url: str, timeout_s: float = 0.5) -> bool:
@@ -195,8 +227,8 @@ def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float = 
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:
-            raise RuntimeError(f"the Prefect server exited with code {process.returncode}")
+            raise ServerUnavailable(f"the Prefect server exited with code {process.returncode}")
         if is_healthy(url, timeout_s=2):
             return
         time.sleep(0.3)
-    raise TimeoutError(f"the Prefect server at {url} did not answer within {timeout_s:.0f} s")
+    raise ServerUnavailable(f"the Prefect server at {url} did not answer within {timeout_s:.0f} s")

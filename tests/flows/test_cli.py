@@ -11,15 +11,20 @@ import pandas as pd
 import pytest
 
 from tests.conftest import GOLDEN, study_data
+from tests.prefect_server import free_port
 
 pytestmark = [pytest.mark.prefect, pytest.mark.engine]
 
 
 def epbatch(
-    *args: str, cwd: Path, api_url: str | None = None, home: Path | None = None
+    *args: str,
+    cwd: Path,
+    api_url: str | None = None,
+    home: Path | None = None,
+    extra_env: dict[str, str] | None = None,
 ) -> subprocess.CompletedProcess[str]:
     """Run ``epbatch``; its output goes to files, so a child left behind cannot hold a pipe."""
-    env = cli_env(api_url, home)
+    env = cli_env(api_url, home) | (extra_env or {})
     command = [sys.executable, "-m", "epbatch.cli", *args]
     out, err = cwd / "epbatch.out", cwd / "epbatch.err"
     with out.open("w") as stdout, err.open("w") as stderr:
@@ -64,10 +69,13 @@ def processes_with(environment_entry: str) -> list[int]:
 
 
 def test_demo_cold_start_exits_0_and_insulation_helps(tmp_path):
-    home = tmp_path / "prefect-home"
-    done = epbatch("demo", cwd=tmp_path, home=home)  # no server: the run starts its own
+    home, temp = tmp_path / "prefect-home", tmp_path / "tmp"
+    temp.mkdir()
+    # no server: the run starts its own, logging to a temporary file
+    done = epbatch("demo", cwd=tmp_path, home=home, extra_env={"TMPDIR": str(temp)})
     assert done.returncode == 0, done.stderr[-3000:]
     assert not processes_with(f"PREFECT_HOME={home}"), "the temporary server outlived epbatch"
+    assert not list(temp.glob("epbatch-prefect-server-*.log")), "its log outlived a good run"
     assert "3 of 3 variants succeeded, 0 failed" in done.stdout
     [parquet] = (tmp_path / "epbatch-runs" / "demo").glob("*/results.parquet")
     heating = pd.read_parquet(parquet).set_index("construction_set")["heating_gj"]
@@ -129,6 +137,30 @@ def test_a_killed_cold_run_leaves_no_temporary_server(models, write_study, tmp_p
     assert wait_until(lambda: not processes_with(f"PREFECT_HOME={home}"), timeout_s=30), (
         "the temporary server outlived a killed epbatch run"
     )
+
+
+def test_a_temporary_server_that_cannot_start_exits_4_with_its_output(
+    models, write_study, tmp_path
+):
+    """Its database unreachable, the run's own server exits: the user gets the end of its
+    output and the path of its log, not a traceback of ours, and no flow run starts."""
+    home, temp = tmp_path / "prefect-home", tmp_path / "tmp"
+    temp.mkdir()
+    study = one_design_day_variant(write_study, models)
+    closed = f"postgresql+asyncpg://nobody:x@127.0.0.1:{free_port()}/nowhere"
+    extra = {"TMPDIR": str(temp), "PREFECT_API_DATABASE_CONNECTION_URL": closed}
+    done = epbatch(
+        "--output-dir", "out", "run", str(study), cwd=tmp_path, home=home, extra_env=extra
+    )
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "epbatch: could not start a Prefect server for this run:" in done.stderr
+    assert "the Prefect server exited with code" in done.stderr
+    [log] = temp.glob("epbatch-prefect-server-*.log")
+    assert f"(its whole output: {log})" in done.stderr
+    assert "Connect call failed" in log.read_text() or "refused" in log.read_text().lower()
+    assert "Traceback" not in done.stderr.split("could not start")[0]  # none of ours before it
+    assert not (tmp_path / "out").exists(), "a batch started"
+    assert not processes_with(f"PREFECT_HOME={home}")
 
 
 def servers_of(home: Path) -> list[int]:
