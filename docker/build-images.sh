@@ -73,11 +73,12 @@ done
 # 3.11.2, not the host's). Build containers here reach PyPI's address, but its TLS only with the
 # host's CA bundle (this network's proxy CA is in it), so that bundle is mounted read-only into
 # this one container; it never enters an image. pip's cache stays in build/docker-pip-cache.
-# Redone only when the project's dependencies or the image's Python change (FORCE=1: always).
+# Redone only when the project's dependencies, constraints.txt or the image's Python change
+# (FORCE=1: always).
 ca_bundle=${HOST_CA_BUNDLE:-/etc/ssl/certs/ca-certificates.crt}
 pyver=$(docker run --rm "$PYTHON_BASE_IMAGE" python3 -c 'import platform; print(platform.python_version())')
 requirements=$("$PYTHON" -c 'import tomllib; print("\n".join(tomllib.load(open("pyproject.toml", "rb"))["project"]["dependencies"]))')
-stamp="$(sha256sum <<< "$requirements" | cut -c1-16) $pyver"
+stamp="$(cat - constraints.txt <<< "$requirements" | sha256sum | cut -c1-16) $pyver"
 if [[ "$FORCE" != 1 && -f "$WHEELS/.stamp" && "$(cat "$WHEELS/.stamp")" == "$stamp" ]]; then
     echo "build-images: $WHEELS up to date"
 else
@@ -85,6 +86,7 @@ else
     rm -rf "$WHEELS"
     mkdir -p "$WHEELS" build/docker-pip-cache
     echo "$requirements" > "$WHEELS/requirements.txt"
+    cp constraints.txt "$WHEELS/constraints.txt"  # the versions CI tests, also in the image
     ca=()
     [[ -f "$ca_bundle" ]] && ca=(-v "$ca_bundle:/etc/ssl/certs/host-ca.crt:ro" -e PIP_CERT=/etc/ssl/certs/host-ca.crt)
     docker run --rm "${ca[@]}" -v "$PWD/$WHEELS:/wheels" -v "$PWD/build/docker-pip-cache:/cache" \
@@ -92,7 +94,7 @@ else
         --user "$(id -u):$(id -g)" "$PYTHON_BASE_IMAGE" sh -c \
         'python3 -m venv /tmp/venv && /tmp/venv/bin/pip install --quiet --upgrade pip \
             && /tmp/venv/bin/pip wheel --quiet --wheel-dir /wheels \
-                -r /wheels/requirements.txt "setuptools>=68"'
+                -r /wheels/requirements.txt -c /wheels/constraints.txt "setuptools>=68"'
     echo "$stamp" > "$WHEELS/.stamp"
 fi
 
