@@ -2,7 +2,7 @@
 
 Exit status: 0 all variants succeeded, 1 some failed (results still stored), 2 invalid input,
 3 the results are saved on disk but the database could not store them (``epbatch aggregate``),
-4 no Prefect server could be started for the run.
+4 no Prefect server answered (the one named, or the run's own could not start).
 """
 
 import argparse
@@ -26,6 +26,7 @@ from epbatch.server import (
     is_healthy,
     lean_client_env,
     profile_api_url,
+    wait_healthy,
 )
 from epbatch.settings import get_settings
 from epbatch.study import MAX_SLOTS, StudyError, load_study
@@ -46,6 +47,7 @@ PREFECT_DEFAULTS = {
     "DO_NOT_TRACK": "1",
 }
 HEARTBEAT_SETTINGS = ("PREFECT_FLOWS_HEARTBEAT_FREQUENCY", "PREFECT_RUNNER_HEARTBEAT_FREQUENCY")
+NAMED_SERVER_WAIT_S = 10.0  # a server the user named may be starting up
 FLOW_STARTED = threading.Event()  # unset: nothing was sent to Prefect, nothing to drain
 TEMPORARY: TemporaryServer | None = None  # the run's own Prefect server, if it started one
 
@@ -89,25 +91,45 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _check(study_file: Path) -> None:
+def _check(study_file: Path) -> str | None:
     """Fail fast on the study file and the files it names, before any flow run starts.
 
     Prefect (~1.2 s to import) loads in a thread meanwhile, while the engine checks the
     models in a subprocess, once the study file itself is known to be valid.
     """
     study = load_study(study_file)
-    _prepare_prefect()
+    api = _prepare_prefect()
     threading.Thread(target=import_module, args=("flows.batch",), daemon=True).start()
     resolve_inputs(study, study_file, find_engine(get_settings().energyplus))
     if TEMPORARY is not None:
         TEMPORARY.start()
+    return api
 
 
-def _prepare_prefect() -> None:
-    """Prefect's environment for this run, set before Prefect is imported."""
+def _prepare_prefect() -> str | None:
+    """Prefect's environment for this run, set before Prefect is imported; the API it uses."""
     for key, value in PREFECT_DEFAULTS.items():
         os.environ.setdefault(key, value)
-    os.environ.update(lean_client_env(_find_server(), get_settings().cache_dir))
+    api = _find_server()
+    os.environ.update(lean_client_env(api, get_settings().cache_dir))
+    return api
+
+
+def _wait_for_server(api: str | None) -> None:
+    """The run's own server, or a plain-HTTP one the user named, must answer before the flow
+    starts: else exit 4 with a message, not a traceback with exit 1 after Prefect's retries.
+    (https servers, Prefect Cloud among them, may need the user's CA or credentials for
+    ``/health``: left to Prefect.)"""
+    if TEMPORARY is not None:
+        TEMPORARY.wait()
+    elif api and api.startswith("http://"):
+        try:
+            wait_healthy(api, timeout_s=NAMED_SERVER_WAIT_S)
+        except ServerUnavailable:
+            raise ServerUnavailable(
+                f"no Prefect server answers at {api} (PREFECT_API_URL or the active Prefect"
+                " profile): start one (`epbatch server`), or unset it and the run starts its own"
+            ) from None
 
 
 @contextmanager
@@ -175,12 +197,11 @@ def _find_server() -> str | None:
     return TEMPORARY.url
 
 
-def _run(study_file: Path, slots: int | None, runner: RunnerName | None) -> int:
+def _run(study_file: Path, slots: int | None, runner: RunnerName | None, api: str | None) -> int:
     from epbatch.batch import StorageError
     from flows.batch import run_energyplus_batch  # Prefect loads only when a batch runs
 
-    if TEMPORARY is not None:
-        TEMPORARY.wait()
+    _wait_for_server(api)
     FLOW_STARTED.set()
     try:
         with _progress_bar(), _without_flow_heartbeats():
@@ -238,7 +259,7 @@ def _server(host: str, port: int, slots: int, worker: bool, database: str) -> in
     import signal
     import subprocess
 
-    from epbatch.server import start_server, wait_healthy
+    from epbatch.server import start_server
 
     url = api_url(host, port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the children on SIGTERM too
@@ -308,8 +329,8 @@ def main(argv: list[str] | None = None) -> int:
             study_file = args.study
         if args.slots is not None and not 1 <= args.slots <= MAX_SLOTS:
             raise StudyError("--slots", [f"must be between 1 and {MAX_SLOTS}, got {args.slots}"])
-        _check(study_file)
-        return _run(study_file, args.slots, args.runner)
+        api = _check(study_file)
+        return _run(study_file, args.slots, args.runner, api)
     except (StudyError, EngineNotFoundError) as error:
         print(f"epbatch: invalid input:\n{error}", file=sys.stderr)
         return 2

@@ -222,11 +222,14 @@ def is_healthy(url: str, timeout_s: float = 0.5) -> bool:
         return False
 
 
-def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout_s: float = 120) -> None:
-    """Return once ``{url}/health`` answers; raise if the server exits or times out."""
+def wait_healthy(
+    url: str, process: subprocess.Popen[bytes] | None = None, timeout_s: float = 120
+) -> None:
+    """Return once ``{url}/health`` answers; raise if the server (``process``, when it is
+    ours) exits, or after ``timeout_s``."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        if process.poll() is not None:
+        if process is not None and process.poll() is not None:
             raise ServerUnavailable(f"the Prefect server exited with code {process.returncode}")
         if is_healthy(url, timeout_s=2):
             return

@@ -163,6 +163,20 @@ def test_a_temporary_server_that_cannot_start_exits_4_with_its_output(
     assert not processes_with(f"PREFECT_HOME={home}")
 
 
+def test_a_named_server_that_does_not_answer_exits_4_before_any_batch(
+    models, write_study, tmp_path
+):
+    """PREFECT_API_URL names a server that is not there: a message saying so, not exit 1
+    with Prefect's traceback after its retries, and no temporary server instead of it."""
+    study = one_design_day_variant(write_study, models)
+    nowhere = f"http://127.0.0.1:{free_port()}/api"
+    done = epbatch("--output-dir", "out", "run", str(study), cwd=tmp_path, api_url=nowhere)
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert f"epbatch: no Prefect server answers at {nowhere}" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "out").exists(), "a batch started"
+
+
 def servers_of(home: Path) -> list[int]:
     """Prefect server processes started with PREFECT_HOME=``home``."""
     return [
