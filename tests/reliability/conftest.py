@@ -1,5 +1,6 @@
 """The reliability tier: ``epbatch`` as a user runs it, fed bad input and faults."""
 
+import os
 import shlex
 import stat
 from collections.abc import Callable, Iterator
@@ -23,14 +24,25 @@ def epbatch(
 ) -> Iterator[Callable[..., tuple[int, str]]]:
     """``epbatch --output-dir <tmp>/out ARGS...`` in this process: (exit status, stderr).
 
-    The environment the CLI sets is restored afterwards.
+    The CLI reads the Prefect API from the environment, as a user's shell gives it: the test's
+    server (``prefect_api``), if the test has one, is exported for the call. Whatever the CLI
+    sets in the environment (its API, a temporary server's address) is undone afterwards.
     """
     out = tmp_path / "out"
     monkeypatch.setenv("EPBATCH_OUTPUT_DIR", str(out))
     monkeypatch.delenv("EPBATCH_DATABASE_URL", raising=False)
 
     def run(*args: str) -> tuple[int, str]:
-        status = main(["--output-dir", str(out), *args])
+        from prefect.settings import PREFECT_API_URL
+
+        saved = dict(os.environ)
+        if PREFECT_API_URL.value():
+            os.environ["PREFECT_API_URL"] = PREFECT_API_URL.value()
+        try:
+            status = main(["--output-dir", str(out), *args])
+        finally:
+            os.environ.clear()
+            os.environ.update(saved)
         return status, capsys.readouterr().err
 
     yield run
