@@ -139,8 +139,14 @@ def start_server(
 
 # A one-run server: no UI, and only the services a run needs (task runs, events, automations,
 # lease expiry), like Prefect's ephemeral server; the others' periodic SQLite writes stalled
-# slot hand-overs for seconds.
+# slot hand-overs for seconds. Task-run states are written in batches once a second, not one
+# SQLite transaction per state: fewer `database is locked` stalls (12 x 1ZoneUncontrolled,
+# 3 A/B pairs: 1.77 -> 1.59 of the engine alone). With no UI, nobody sees the 1 s lag, and
+# the recorder flushes what it holds when the server stops.
 TEMPORARY_SERVER_ENV = {
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_BATCH_SIZE": "50",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_READ_BATCH_SIZE": "50",
+    "PREFECT_SERVER_SERVICES_TASK_RUN_RECORDER_FLUSH_INTERVAL": "1",
     "PREFECT_UI_ENABLED": "false",
     "PREFECT_SERVER_LOGGING_LEVEL": "WARNING",
     **{

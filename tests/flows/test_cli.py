@@ -1,6 +1,7 @@
 """The ``epbatch`` command as a user runs it: a real process, real engine, real Prefect."""
 
 import os
+import sqlite3
 import subprocess
 import sys
 import time
@@ -76,6 +77,11 @@ def test_demo_cold_start_exits_0_and_insulation_helps(tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     assert not processes_with(f"PREFECT_HOME={home}"), "the temporary server outlived epbatch"
     assert not list(temp.glob("epbatch-prefect-server-*.log")), "its log outlived a good run"
+    # Its task-run recorder writes in batches: what it held was written when it stopped.
+    with sqlite3.connect(home / "prefect.db") as db:
+        states = db.execute("SELECT name, state_type FROM task_run").fetchall()
+    variants = sorted(state for name, state in states if name.startswith("shoebox__"))
+    assert variants == ["COMPLETED"] * 3, states
     assert "3 of 3 variants succeeded, 0 failed" in done.stdout
     [parquet] = (tmp_path / "epbatch-runs" / "demo").glob("*/results.parquet")
     heating = pd.read_parquet(parquet).set_index("construction_set")["heating_gj"]
