@@ -1,6 +1,7 @@
 """Start a local Prefect server (a subprocess, analytics off) and wait until it answers."""
 
 import atexit
+import contextlib
 import os
 import shutil
 import signal
@@ -124,15 +125,13 @@ def start_server(
         str(port),
         "--analytics-off",
     ]
-    if log is None:
-        return subprocess.Popen(command, env=env, stdin=subprocess.DEVNULL, start_new_session=True)
-    with log.open("ab") as out:
+    with log.open("ab") if log else contextlib.nullcontext() as out:
         return subprocess.Popen(
             command,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=out,
-            stderr=subprocess.STDOUT,
+            stderr=subprocess.STDOUT if out else None,
             start_new_session=True,
         )
 
@@ -179,9 +178,7 @@ class TemporaryServer:
             self.port = probe.getsockname()[1]
         self.url = api_url("127.0.0.1", self.port)
         self.process: subprocess.Popen[bytes] | None = None
-        fd, name = tempfile.mkstemp(prefix="epbatch-prefect-server-", suffix=".log")
-        os.close(fd)
-        self.log = Path(name)  # deleted when the server stops, kept if it failed to start
+        self.log: Path | None = None  # its output; deleted when it stops, unless it failed
         self.keep_log = False
 
     def client_env(self) -> dict[str, str]:
@@ -191,12 +188,15 @@ class TemporaryServer:
         return {"PREFECT_API_URL": self.url, "PREFECT_CLIENT_CSRF_SUPPORT_ENABLED": "false"}
 
     def start(self) -> None:
+        fd, name = tempfile.mkstemp(prefix="epbatch-prefect-server-", suffix=".log")
+        os.close(fd)
+        self.log = Path(name)
         self.process = start_server("127.0.0.1", self.port, TEMPORARY_SERVER_ENV, self.log)
         atexit.register(self.stop)
 
     def wait(self) -> None:
         """Return once it answers; else ``ServerUnavailable`` with the end of its output."""
-        assert self.process is not None, "start() first"
+        assert self.process is not None and self.log is not None, "start() first"
         try:
             wait_healthy(self.url, self.process)
         except ServerUnavailable as error:
@@ -215,7 +215,7 @@ class TemporaryServer:
             except subprocess.TimeoutExpired:
                 os.killpg(self.process.pid, signal.SIGKILL)
                 self.process.wait()
-        if not self.keep_log:
+        if self.log is not None and not self.keep_log:
             self.log.unlink(missing_ok=True)
 
 

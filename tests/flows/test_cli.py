@@ -163,7 +163,8 @@ def test_a_temporary_server_that_cannot_start_exits_4_with_its_output(
     assert "the Prefect server exited with code" in done.stderr
     [log] = temp.glob("epbatch-prefect-server-*.log")
     assert f"(its whole output: {log})" in done.stderr
-    assert "Connect call failed" in log.read_text() or "refused" in log.read_text().lower()
+    output = log.read_text()
+    assert "Connect call failed" in output or "refused" in output.lower()
     assert "Traceback" not in done.stderr.split("could not start")[0]  # none of ours before it
     assert not (tmp_path / "out").exists(), "a batch started"
     assert not processes_with(f"PREFECT_HOME={home}")

@@ -35,9 +35,9 @@ def epbatch(
     def run(*args: str) -> tuple[int, str]:
         from prefect.settings import PREFECT_API_URL
 
-        saved = dict(os.environ)
-        if PREFECT_API_URL.value():
-            os.environ["PREFECT_API_URL"] = PREFECT_API_URL.value()
+        saved, api = dict(os.environ), PREFECT_API_URL.value()
+        if api:
+            os.environ["PREFECT_API_URL"] = api
         try:
             status = main(["--output-dir", str(out), *args])
         finally:
