@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -22,11 +23,17 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import State, TaskRun
 
+# The server writes task-run states in batches, once a second (server.RECORDER_ENV).
+RECORDER_SETTLE_S = 1.5
+RECORDER_WAIT_S = 30.0
+
 
 def task_runs(
     flow_run_id: UUID | None = None, since: datetime | None = None, tag: str = "energyplus"
 ) -> list[TaskRun]:
-    """Task runs tagged ``tag`` of one flow run, or of every flow run started since ``since``."""
+    """Task runs tagged ``tag`` of one flow run, or of every flow run started since ``since``,
+    once the server has written what it was sent: two reads ``RECORDER_SETTLE_S`` apart agree.
+    """
 
     async def read() -> list[TaskRun]:
         async with get_client() as client:
@@ -40,7 +47,18 @@ def task_runs(
                 ),
             )
 
-    return asyncio.run(read())
+    runs, deadline = asyncio.run(read()), time.monotonic() + RECORDER_WAIT_S
+    while time.monotonic() < deadline:
+        time.sleep(RECORDER_SETTLE_S)
+        again = asyncio.run(read())
+        if _states(again) == _states(runs):
+            break
+        runs = again
+    return runs
+
+
+def _states(runs: list[TaskRun]) -> list[tuple[UUID, str | None]]:
+    return sorted((run.id, run.state_name) for run in runs)
 
 
 def busy_slots() -> int:
