@@ -78,9 +78,14 @@ def timed(command: list[str], **kwargs: object) -> tuple[float, float]:
     return time.perf_counter() - start, children_cpu() - cpu
 
 
+def engine_lines(variants: Sequence[Variant]) -> str:
+    """The engine's arguments for each variant, a line each (``xargs -L 1``)."""
+    return "".join(f"-w {v.epw} -d {v.folder / 'out'} {v.idf}\n" for v in variants)
+
+
 def engine_alone(study: Path, work: Path, slots: int) -> tuple[float, float]:
     plan = plan_batch(study, Settings(output_dir=work / "xargs"))
-    lines = "".join(f"-w {v.epw} -d {v.folder / 'out'} {v.idf}\n" for v in plan.variants)
+    lines = engine_lines(plan.variants)
     command = ["xargs", "-P", str(slots), "-L", "1", str(plan.options.executable)]
     return timed(
         command, input=lines.encode(), stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL

@@ -27,7 +27,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from bench_batch import study_file, tree_cpu
+from bench_batch import engine_lines, study_file, tree_cpu
 
 from epbatch.batch import plan_batch
 from epbatch.engine import find_engine
@@ -134,7 +134,13 @@ def main() -> None:
         f"{'cpu ms/v':>10}{'server ms/v':>13}"
     )
     real = find_engine(Settings().energyplus).executable
-    wrapper = shadow_engine(real, Path(tempfile.mkdtemp(prefix="epbatch-trace-engine-")) / "e")
+    with tempfile.TemporaryDirectory(prefix="epbatch-trace-engine-") as folder:
+        wrapper = shadow_engine(real, Path(folder) / "engine")
+        rounds(args, real, wrapper)
+
+
+def rounds(args: argparse.Namespace, real: Path, wrapper: Path) -> None:
+    """Time every contender ``args.rounds`` times; print each round and the medians."""
     extra: dict[str, list[float]] = {}
     for r in range(1, args.rounds + 1):
         work = Path(tempfile.mkdtemp(prefix="epbatch-trace-"))
@@ -147,10 +153,9 @@ def main() -> None:
         )
         study = study_file(work, args.model, args.weather, args.variants, args.slots)
         plan = plan_batch(study, Settings(output_dir=work / "xargs", energyplus=wrapper))
+        lines = engine_lines(plan.variants)
         jobs = work / "xargs.txt"
-        jobs.write_text(
-            "".join(f"-w {v.epw} -d {v.folder / 'out'} {v.idf}\n" for v in plan.variants)
-        )
+        jobs.write_text(lines)
         quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
         runs: dict[str, Trace] = {}
         with jobs.open() as stdin:
@@ -158,9 +163,7 @@ def main() -> None:
             runs["alone"] = traced(xargs, trace, args.slots, None, stdin=stdin, **quiet)
         if args.bare:
             bare_jobs = work / "bare.txt"
-            bare_jobs.write_text(
-                "".join(f"{wrapper} {line}\n" for line in jobs.read_text().splitlines())
-            )
+            bare_jobs.write_text("".join(f"{wrapper} {line}\n" for line in lines.splitlines()))
             bare = [sys.executable, str(Path(__file__).with_name("bare_prefect_flow.py"))]
             command = [*bare, str(args.slots), str(bare_jobs)]
             runs["prefect"] = traced(command, trace, args.slots, args.server_pid, **quiet)
