@@ -3,18 +3,17 @@ and its summary. Storing the results is ``aggregate.py``'s job (pandas, SQLAlche
 
 import json
 import os
-import shutil
 import uuid
 from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
 from epbatch.engine import find_engine
-from epbatch.inputs import resolve_inputs
+from epbatch.inputs import check_inputs
 from epbatch.runners.base import RunMode, RunnerName
 from epbatch.settings import Settings
 from epbatch.simulate import RunOptions
-from epbatch.study import Study, load_study
+from epbatch.study import Study, read_study
 from epbatch.variants import VariantStream, iter_variants, prepare_models, slug
 
 BATCH_FILE = "batch.json"
@@ -96,17 +95,13 @@ def plan_batch(
 
     Raises ``StudyError`` (naming file, key and problem) before any simulation starts.
     """
-    study = load_study(study_file)
     engine = find_engine(settings.energyplus)
-    models, weather = resolve_inputs(study, study_file, engine)
+    inputs = check_inputs(read_study(study_file), engine, settings.cache_dir)
+    study, models, weather = inputs.study, inputs.models, inputs.weather
     started = datetime.now(UTC)
     batch_id = new_batch_id(study.name, started)
     folder = (settings.output_dir / slug(study.name) / batch_id).resolve()
-    try:
-        prepared = prepare_models(study, study_file, models, engine, settings.keep_outputs)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)  # an invalid study leaves no batch behind
-        raise
+    prepared = prepare_models(study, models, engine, settings.keep_outputs)
     folder.mkdir(parents=True, exist_ok=True)
     mode: RunMode = "design-days" if study.run_period == "design-days" else "run-period"
     timeout_s = study.timeout_s or settings.timeout_s

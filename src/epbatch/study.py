@@ -3,6 +3,7 @@
 import os
 import re
 from collections.abc import Hashable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -194,18 +195,50 @@ def _messages(error: ValidationError) -> list[str]:
     return sorted({_message(e) for e in errors})
 
 
+@dataclass(frozen=True)
+class StudyFile:
+    """A study file read and checked against the schema; its file lists are kept even when
+    the schema check failed, so the files can be checked in the same pass."""
+
+    path: Path
+    study: Study | None  # None when ``problems`` is not empty
+    problems: list[str]
+    models: list[tuple[int, str]]  # (index, entry) of the entries that are strings
+    weather: list[tuple[int, str]]
+
+    def valid(self) -> Study:
+        """The study, or a ``StudyError`` with the schema problems."""
+        if self.study is None:
+            raise StudyError(self.path, self.problems)
+        return self.study
+
+
+def _entries(data: dict[Any, Any], key: str) -> list[tuple[int, str]]:
+    value = data.get(key)
+    items = value if isinstance(value, list) else []
+    return [(i, item) for i, item in enumerate(items) if isinstance(item, str) and item]
+
+
+def check_study(data: Any, source: Path) -> StudyFile:
+    """Validate already-loaded YAML data, keeping every problem."""
+    if not isinstance(data, dict):
+        return StudyFile(source, None, ["(top level): the study must be a mapping of keys"], [], [])
+    try:
+        study: Study | None = Study.model_validate(data)
+        problems = []
+    except ValidationError as error:
+        study, problems = None, _messages(error)
+    return StudyFile(source, study, problems, _entries(data, "models"), _entries(data, "weather"))
+
+
 def parse_study(data: Any, source: Path | str = "<study>") -> Study:
     """Validate already-loaded YAML data; raise ``StudyError`` naming every problem."""
-    if not isinstance(data, dict):
-        raise StudyError(source, ["(top level): the study must be a mapping of keys"])
-    try:
-        return Study.model_validate(data)
-    except ValidationError as error:
-        raise StudyError(source, _messages(error)) from None
+    return check_study(data, Path(source)).valid()
 
 
-def load_study(path: Path) -> Study:
-    """Read and validate a study YAML file."""
+def read_study(path: Path) -> StudyFile:
+    """Read a study YAML file and check it against the schema; raise ``StudyError`` only
+    when it is not a YAML file."""
     try:
         text = path.read_text(encoding="utf-8")
     except OSError as error:
@@ -218,4 +251,9 @@ def load_study(path: Path) -> Study:
         raise StudyError(path, [f"not valid YAML: {error}"]) from None
     except RecursionError:
         raise StudyError(path, ["not valid YAML: nested too deeply"]) from None
-    return parse_study(data, path)
+    return check_study(data, path)
+
+
+def load_study(path: Path) -> Study:
+    """Read and validate a study YAML file."""
+    return read_study(path).valid()

@@ -10,15 +10,15 @@ from typing import Any, overload
 from epbatch.engine import Engine
 from epbatch.envelope import construction_set_applied, surfaces_of_class
 from epbatch.idfmodel import (
-    ModelError,
     idf_text,
     load_model,
     request_sql_output,
     set_run_period,
     skip_unkept_outputs,
 )
+from epbatch.preprocess import ModelInput
 from epbatch.settings import KeepOutputs
-from epbatch.study import DateRange, Study, StudyError
+from epbatch.study import DateRange, Study
 
 
 @dataclass(frozen=True)
@@ -61,36 +61,49 @@ def content_key(idf_text: str, weather_digest: str, engine_version: str, run_per
     return digest.hexdigest()
 
 
-def _check_classes(study: Study, model: Path, idf: object) -> list[str]:
+def class_problems(study: Study, model: ModelInput, idf: Any) -> list[str]:
+    """Construction sets whose surface classes ``model`` does not have (they change nothing)."""
     problems = []
     for name, cset in study.construction_sets.items():
         for surface_class in cset.classes():
             if not surfaces_of_class(idf, surface_class):
                 problems.append(
-                    f"construction_sets.{name}.{surface_class}: model {model} has no "
+                    f"construction_sets.{name}.{surface_class}: model {model.source} has no "
                     f"{surface_class.replace('_', ' ')} surfaces"
                 )
     return problems
 
 
+# Models parsed by the check, handed to ``prepare_models`` in the same process: eppy takes
+# ~0.6 s to parse a 5-zone model, and ``epbatch run`` checks before its flow plans.
+_parsed: dict[tuple[str, int, int], Any] = {}
+
+
+def _parse_key(model: ModelInput) -> tuple[str, int, int]:
+    stat = model.idf.stat()
+    return str(model.idf), stat.st_size, stat.st_mtime_ns
+
+
+def parsed_for_check(model: ModelInput, idd: Path) -> Any:
+    """The parsed model, kept for this process's next ``prepare_models``; raises
+    ``ModelError``."""
+    key = _parse_key(model)
+    if key not in _parsed:
+        _parsed[key] = load_model(model.idf, idd)
+    return _parsed[key]
+
+
 def prepare_models(
     study: Study,
-    study_file: Path,
-    models: list[Path],
+    models: list[ModelInput],
     engine: Engine,
     keep_outputs: KeepOutputs = "sql-err",
-) -> list[tuple[Path, Any]]:
-    """Parse and check every model, and request the outputs (only those ``keep_outputs``
-    keeps, unless it is ``all``): all errors before any run."""
+) -> list[tuple[ModelInput, Any]]:
+    """Parse every checked model (or take the check's parse) and request the outputs (only
+    those ``keep_outputs`` keeps, unless it is ``all``) and the run period."""
     prepared = []
     for model in models:
-        try:
-            idf = load_model(model, engine.idd)
-        except ModelError as error:
-            raise StudyError(study_file, [str(error)]) from None
-        problems = _check_classes(study, model, idf)
-        if problems:
-            raise StudyError(study_file, problems)
+        idf = _parsed.pop(_parse_key(model), None) or load_model(model.idf, engine.idd)
         request_sql_output(idf)
         if keep_outputs != "all":
             skip_unkept_outputs(idf)
@@ -104,7 +117,7 @@ def prepare_models(
 
 def iter_variants(
     study: Study,
-    prepared: list[tuple[Path, Any]],
+    prepared: list[tuple[ModelInput, Any]],
     weather: list[Path],
     engine: Engine,
     variants_dir: Path,
@@ -114,7 +127,7 @@ def iter_variants(
     A generator, so simulations can start while later variants are still being written.
     """
     sets = list(study.construction_sets)
-    ids = variant_ids([model for model, _ in prepared], sets, weather)
+    ids = variant_ids([model.source for model, _ in prepared], sets, weather)
     weather_digests = {epw: hashlib.sha256(epw.read_bytes()).hexdigest() for epw in weather}
     for model, idf in prepared:
         for name in sets:
@@ -123,7 +136,8 @@ def iter_variants(
             for epw in weather:
                 vid = next(ids)
                 key = content_key(text, weather_digests[epw], engine.version, study.run_period)
-                variant = Variant(vid, model.name, epw.name, name, variants_dir / vid, epw, key)
+                folder = variants_dir / vid
+                variant = Variant(vid, model.source.name, epw.name, name, folder, epw, key)
                 variant.folder.mkdir(parents=True, exist_ok=True)
                 variant.idf.write_text(text, encoding="latin-1")
                 yield variant
@@ -131,15 +145,14 @@ def iter_variants(
 
 def generate_variants(
     study: Study,
-    study_file: Path,
-    models: list[Path],
+    models: list[ModelInput],
     weather: list[Path],
     engine: Engine,
     variants_dir: Path,
     keep_outputs: KeepOutputs = "sql-err",
 ) -> list[Variant]:
     """Every variant at once (see ``iter_variants`` for the streaming form)."""
-    prepared = prepare_models(study, study_file, models, engine, keep_outputs)
+    prepared = prepare_models(study, models, engine, keep_outputs)
     return list(iter_variants(study, prepared, weather, engine, variants_dir))
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from epbatch.engine import Engine
 from epbatch.idfcheck import engine_check
-from epbatch.inputs import resolve_inputs
-from epbatch.study import parse_study
+from epbatch.inputs import check_inputs
+from epbatch.study import check_study
 from tests.conftest import GOLDEN, INSULATED_WALL, MODELS, study_data
 from tests.reliability.conftest import ONE_ZONE
 
@@ -21,6 +21,11 @@ pytestmark = pytest.mark.reliability
 NAME_RULE = "must start with a letter or digit"
 LAYER = {"material": "Board", "thickness": 0.1, "conductivity": 0.5, "density": 800}
 LAYER |= {"specific_heat": 900}
+PLAIN_MODELS = (
+    "1ZoneUncontrolled.idf",
+    "5ZoneAirCooled.idf",
+    "RefBldgWarehouseNew2004_Chicago.idf",
+)
 
 
 def small_study(**overrides: Any) -> dict[str, Any]:
@@ -191,8 +196,8 @@ def test_models_that_are_not_idf(epbatch, write_study, tmp_path):
     (tmp_path / "folder.idf").mkdir()
     names = ["model.txt", "model.epJSON", "binary.idf", "prose.idf", "folder*"]
     study = write_study(small_study(models=names))
-    err = rejected(epbatch, study, "models.0", "not an IDF file (expected the .idf", tmp_path)
-    assert f"models.1: {tmp_path / 'model.epJSON'}: not an IDF file (expected" in err
+    err = rejected(epbatch, study, "models.0", "not a model file (expected the .idf", tmp_path)
+    assert f"models.1: {tmp_path / 'model.epJSON'}: not an epJSON model (no Version object)" in err
     assert f"models.2: {tmp_path / 'binary.idf'}: not an IDF file (binary content)" in err
     assert f"models.3: {tmp_path / 'prose.idf'}: not an IDF file (no Version object)" in err
     assert f"models.4: {tmp_path / 'folder.idf'}: not a file" in err
@@ -236,7 +241,11 @@ def test_unterminated_and_truncated_models(epbatch, write_study, tmp_path):
 @pytest.mark.parametrize(
     ("version", "problem"),
     [
-        ("9.4", "written for EnergyPlus 9.4, older than the engine (25.2.0): update it with"),
+        (
+            "9.4",
+            "written for EnergyPlus 9.4, older than the engine (EnergyPlus 25.2.0): transition"
+            " it to 25.2 first with the IDFVersionUpdater",
+        ),
         ("25.1", "written for EnergyPlus 25.1, older than the engine"),
         ("abc", "Version 'abc' is not a version number"),
     ],
@@ -250,16 +259,15 @@ def test_newer_and_current_versions_are_accepted(engine: Engine, broken_model, t
     """The rule: older than the engine's major.minor is rejected; same or newer is checked by
     the engine's input processor (the shared 26.2 models pass it, with a version warning)."""
     current = broken_model("current.idf", "Version,26.2;", "Version,25.2.0;")
-    shared = sorted(MODELS.glob("*.idf"))
-    study = parse_study(small_study(models=[str(p) for p in [*shared, current]]))
-    models, _ = resolve_inputs(study, tmp_path / "study.yaml", engine)
-    assert len(models) == 4
+    shared = [MODELS / m for m in PLAIN_MODELS]
+    study = check_study(small_study(models=[str(p) for p in [*shared, current]]), tmp_path)
+    assert len(check_inputs(study, engine, tmp_path / "cache").models) == 4
 
 
 def test_engine_check_cost_per_model(engine: Engine, tmp_path):
     """The input check is one `energyplus --convert-only` per model file (cached after)."""
     timings = {}
-    for model in sorted(MODELS.glob("*.idf")):
+    for model in [MODELS / m for m in PLAIN_MODELS]:
         copy = tmp_path / model.name  # a new file, so nothing is cached
         copy.write_bytes(model.read_bytes())
         start = time.perf_counter()
@@ -320,8 +328,8 @@ def test_a_real_process_exits_2_before_any_flow_run(write_study, broken_model, t
 def test_surface_class_missing_in_a_model_leaves_no_batch(
     epbatch, write_study, prefect_api, tmp_path
 ):
-    """Found while planning (each model is parsed once, in the flow): still exit 2, no run, and
-    the batch folder the plan had started is removed."""
+    """Found by the check before the flow (each model is parsed once: the flow's plan takes the
+    check's parse): exit 2, no run, no batch folder."""
     study = write_study(
         small_study(
             models=[str(MODELS / "5ZoneAirCooled.idf"), str(ONE_ZONE)],

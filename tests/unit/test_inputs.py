@@ -4,14 +4,16 @@ from pathlib import Path
 
 import pytest
 
-from epbatch.inputs import resolve_inputs
-from epbatch.study import StudyError, parse_study
+from epbatch.inputs import check_inputs
+from epbatch.study import StudyError, check_study
 from tests.conftest import CHICAGO, study_data
 
 
 def check(engine, tmp_path: Path, **overrides):
-    study_file = tmp_path / "study.yaml"
-    return resolve_inputs(parse_study(study_data(**overrides)), study_file, engine)
+    data = study_data(**({"construction_sets": {"baseline": {}}} | overrides))
+    checked = check_study(data, tmp_path / "study.yaml")
+    inputs = check_inputs(checked, engine, tmp_path / "cache")
+    return [m.source for m in inputs.models], inputs.weather
 
 
 def test_paths_are_relative_to_the_study_file_and_bare_weather_is_bundled(engine, models, tmp_path):
@@ -38,7 +40,7 @@ def test_files_of_the_wrong_kind(engine, tmp_path):
     with pytest.raises(StudyError) as caught:
         check(engine, tmp_path, models=["model.txt", "binary.idf", "prose.idf"], weather=["w.epw"])
     found = caught.value.problems
-    assert "not an IDF file (expected the .idf extension)" in found[0]
+    assert "not a model file (expected the .idf or .epJSON extension)" in found[0]
     assert "binary content" in found[1]
     assert "no Version object" in found[2]
     assert "not an EPW file" in found[3]

@@ -14,8 +14,8 @@ from epbatch.idfmodel import (
     set_run_period,
     skip_unkept_outputs,
 )
-from epbatch.inputs import resolve_inputs
-from epbatch.study import DateRange, StudyError, load_study, parse_study
+from epbatch.inputs import check_inputs
+from epbatch.study import DateRange, StudyError, check_study, parse_study, read_study
 from epbatch.variants import generate_variants, variant_ids
 from tests.conftest import CHICAGO, GOLDEN, study_data
 
@@ -144,10 +144,10 @@ def test_variant_ids_are_stable_readable_and_unique():
 
 def test_generate_variants_writes_one_folder_each(engine, models, write_study, tmp_path):
     study_file = write_study(weather=[CHICAGO, GOLDEN])
-    study = load_study(study_file)
-    model_files, weather = resolve_inputs(study, study_file, engine)
+    inputs = check_inputs(read_study(study_file), engine, tmp_path / "cache")
+    study, model_files, weather = inputs.study, inputs.models, inputs.weather
     assert weather == [engine.weather_dir / CHICAGO, engine.weather_dir / GOLDEN]
-    variants = generate_variants(study, study_file, model_files, weather, engine, tmp_path / "v")
+    variants = generate_variants(study, model_files, weather, engine, tmp_path / "v")
     assert len(variants) == 6
     assert len({v.folder for v in variants}) == 6
     assert all(v.idf.is_file() and v.folder.parent == tmp_path / "v" for v in variants)
@@ -156,7 +156,7 @@ def test_generate_variants_writes_one_folder_each(engine, models, write_study, t
     assert "EPB" not in texts["baseline"]
     assert all("OUTPUTCONTROL:FILES" in text.upper() for text in texts.values())
     every_file = generate_variants(
-        study, study_file, model_files, weather, engine, tmp_path / "all", keep_outputs="all"
+        study, model_files, weather, engine, tmp_path / "all", keep_outputs="all"
     )
     assert not any("OUTPUTCONTROL:FILES" in v.idf.read_text("latin-1").upper() for v in every_file)
 
@@ -166,12 +166,9 @@ def test_surface_class_missing_in_model_is_an_input_error(engine, models, write_
         models=[str(models / "1ZoneUncontrolled.idf")],
         construction_sets={"w": {"window": {"u_factor": 1, "shgc": 0.4}}},
     )
-    study_file = write_study(data)
-    study = parse_study(data)
-    model_files, weather = resolve_inputs(study, study_file, engine)
     with pytest.raises(
         StudyError,
         match=r"construction_sets\.w\.window: model .*1ZoneUncontrolled"
         r"\.idf has no window surfaces",
     ):
-        generate_variants(study, study_file, model_files, weather, engine, tmp_path / "v")
+        check_inputs(check_study(data, write_study(data)), engine, tmp_path / "cache")
