@@ -95,21 +95,21 @@ def _check(study_file: Path) -> str | None:
     """Fail fast on the study file and the files it names, before any flow run starts,
     with every problem at once.
 
-    Prefect (~1.2 s to import) loads in a thread meanwhile, while the engine checks the
-    models in subprocesses, once the study file itself is known to be valid.
+    Once the study file itself is valid, Prefect (~1.2 s to import) loads in a thread and the
+    run's temporary server (if it needs one) starts, while the models are checked.
     """
     checked = read_study(study_file)
     api = None
     if checked.study is not None:
         api = _prepare_prefect()
         threading.Thread(target=import_module, args=("flows.batch",), daemon=True).start()
+        if TEMPORARY is not None:  # it boots on the other core while the models are checked
+            TEMPORARY.start()
     settings = get_settings()
     inputs = check_inputs(checked, find_engine(settings.energyplus), settings.cache_dir)
     for model in inputs.models:
         if model.steps:
             print(f"epbatch: {model.source.name}: {'; '.join(model.steps)}", file=sys.stderr)
-    if TEMPORARY is not None:
-        TEMPORARY.start()
     return api
 
 

@@ -175,8 +175,9 @@ LOG_TAIL_LINES = 15  # of a temporary server's output, shown when it failed to s
 
 class TemporaryServer:
     """A Prefect server (SQLite in PREFECT_HOME, no UI) for one ``epbatch`` run with none to
-    report to. Its address is fixed before Prefect is imported; started once the inputs are
-    valid, it boots while Prefect loads, instead of after, as Prefect's ephemeral server does.
+    report to. Its address is fixed before Prefect is imported; started once the study file is
+    valid, it boots while Prefect loads and the models are checked, instead of after, as
+    Prefect's ephemeral server does.
     """
 
     def __init__(self) -> None:
