@@ -44,14 +44,17 @@ def main() -> None:
     load_model(args.models[0], engine.idd)  # the IDD, once, outside the timings
     accepted: list[ModelInput] = []
     print(f"{'model':42} {'prepare':>8} {'cached':>7} {'check':>6} {'parse':>6}  steps")
+
+    def fresh(path: Path) -> ModelInput:  # prepared with an empty cache
+        return prepare_input(path, engine, Path(tempfile.mkdtemp()))
+
     for path in args.models:
         try:
-            cold, model = timed(lambda p=path: prepare_input(p, engine, Path(tempfile.mkdtemp())), 1)
+            model = fresh(path)
         except ModelRefused as refused:
             print(f"{path.name:42} refused: {str(refused)[:70]}")
             continue
-        assert isinstance(model, ModelInput)
-        cold, _ = timed(lambda p=path: prepare_input(p, engine, Path(tempfile.mkdtemp())), args.repeat)
+        cold, _ = timed(lambda p=path: fresh(p), args.repeat)
         cache = Path(tempfile.mkdtemp())
         prepare_input(path, engine, cache)
         cached, _ = timed(lambda p=path, c=cache: prepare_input(p, engine, c), args.repeat)
