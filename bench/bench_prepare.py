@@ -17,6 +17,7 @@ import statistics
 import tempfile
 import time
 from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 
 from epbatch.engine import find_engine
@@ -54,12 +55,12 @@ def main() -> None:
         except ModelRefused as refused:
             print(f"{path.name:42} refused: {str(refused)[:70]}")
             continue
-        cold, _ = timed(lambda p=path: fresh(p), args.repeat)
+        cold, _ = timed(partial(fresh, path), args.repeat)
         cache = Path(tempfile.mkdtemp())
         prepare_input(path, engine, cache)
-        cached, _ = timed(lambda p=path, c=cache: prepare_input(p, engine, c), args.repeat)
-        check, _ = timed(lambda m=model: _engine_check(m.idf, engine.executable), args.repeat)
-        parse, _ = timed(lambda m=model: load_model(m.idf, engine.idd), args.repeat)
+        cached, _ = timed(partial(prepare_input, path, engine, cache), args.repeat)
+        check, _ = timed(partial(_engine_check, model.idf, engine.executable), args.repeat)
+        parse, _ = timed(partial(load_model, model.idf, engine.idd), args.repeat)
         print(
             f"{path.name:42} {cold:8.3f} {cached:7.3f} {check:6.2f} {parse:6.2f}  "
             f"{'; '.join(s.split(' (')[0] for s in model.steps) or '-'}"
