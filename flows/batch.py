@@ -135,7 +135,8 @@ def _ended(
     plan: BatchPlan,
     logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
 ) -> tuple[VariantResult, bool] | None:
-    """``_outcome``, or ``None`` once the API answers again after the task engine lost it."""
+    """``_outcome`` (``None``: submit the variant again), also ``None`` once the API answers
+    again after the task engine lost it, up to ``RESUBMITS`` times."""
     try:
         return _outcome(future, variant, plan)
     except Exception as error:  # the task engine lost the API, not the simulation
