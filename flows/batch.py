@@ -15,12 +15,13 @@ from prefect.settings import PREFECT_API_URL
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from epbatch.batch import BatchPlan, BatchSummary, plan_batch
+from epbatch.budget import FailureBudget
 from epbatch.progress import BatchProgress, tracked
 from epbatch.results import VariantResult
 from epbatch.runners.base import RunnerName
 from epbatch.server import is_healthy
 from epbatch.settings import get_settings
-from epbatch.simulate import VariantFailed, failed_result, reused_result
+from epbatch.simulate import VariantFailed, failed_result, reused_result, skipped_result
 from epbatch.variants import Variant
 from flows.artifacts import UiProgress
 from tasks.aggregate import aggregate_batch_results
@@ -36,6 +37,7 @@ from tasks.simulate import (
 # once the API answers; a simulation that had finished comes back from the cache, not re-run.
 RESUBMITS = 3
 API_WAIT_S = 300.0
+IN_FLIGHT_PER_SLOT = 2
 
 
 def _wait_for_api(timeout_s: float = API_WAIT_S) -> None:
@@ -97,6 +99,70 @@ def _task_runner(slots: int, dask_address: str | None) -> TaskRunner[Any]:
     return ThreadPoolTaskRunner(max_workers=slots)
 
 
+class _Submissions:
+    """The batch's variants, submitted lazily: ``IN_FLIGHT_PER_SLOT`` per slot in flight (a
+    slot's next variant waits in the pool, not in this loop), refilled as each ends, so that a
+    stopped batch really stops submitting."""
+
+    def __init__(self, pool: TaskRunner[Any], plan: BatchPlan) -> None:
+        store = get_result_store().update_for_task(run_single_variant)  # where its cache lives
+        assert isinstance(store, ResultStore)  # the sync API, called outside an event loop
+        self.pool, self.plan, self.store = pool, plan, store
+        self.unsubmitted = iter(plan.variants)  # each IDF is written as it is reached
+        self.pending: dict[PrefectFuture[VariantResult], tuple[Variant, int]] = {}
+
+    def fill(self) -> None:
+        """Submit variants until the window is full or none is left."""
+        while len(self.pending) < IN_FLIGHT_PER_SLOT * self.plan.slots:
+            variant = next(self.unsubmitted, None)
+            if variant is None:
+                return
+            self.submit(variant, is_cached(self.store, variant))
+
+    def submit(self, variant: Variant, cached: bool, resubmits: int = 0) -> None:
+        self.pending[_submit(self.pool, variant, self.plan, cached)] = (variant, resubmits)
+
+    def next_ended(self) -> tuple[PrefectFuture[VariantResult], Variant, int]:
+        """The first pending future to end, its variant and how often it was resubmitted."""
+        future = next(as_completed(list(self.pending)))
+        return future, *self.pending.pop(future)
+
+
+def _ended(
+    future: PrefectFuture[VariantResult],
+    variant: Variant,
+    resubmits: int,
+    plan: BatchPlan,
+    logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
+) -> tuple[VariantResult, bool] | None:
+    """``_outcome`` (``None``: submit the variant again), also ``None`` once the API answers
+    again after the task engine lost it, up to ``RESUBMITS`` times."""
+    try:
+        return _outcome(future, variant, plan)
+    except Exception as error:  # the task engine lost the API, not the simulation
+        if resubmits >= RESUBMITS:
+            return failed_result(variant, plan.options, f"task crashed: {error!r}"), False
+        logger.warning(
+            "variant %s: %r; submitting it again once the API answers", variant.variant_id, error
+        )
+        _wait_for_api()
+        return None
+
+
+def _skip_unsubmitted(
+    plan: BatchPlan,
+    reason: str,
+    progress: BatchProgress,
+    logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
+) -> list[VariantResult]:
+    """The records of the variants a stopped batch never submitted (no IDF, no engine run)."""
+    skipped = [skipped_result(name, plan.options, reason) for name in plan.variants.unwritten()]
+    if skipped:
+        logger.warning("%s; %d variants not submitted are skipped", reason, len(skipped))
+        progress.skip(len(skipped), reason)
+    return skipped
+
+
 def _run_variants(
     pool: TaskRunner[Any],
     plan: BatchPlan,
@@ -104,36 +170,33 @@ def _run_variants(
     ui: UiProgress,
     logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
 ) -> dict[str, VariantResult]:
-    """Every variant's record, as each ends; none is lost to a vanished cache or a lost API."""
-    store = get_result_store().update_for_task(run_single_variant)  # where its cache lives
-    assert isinstance(store, ResultStore)  # the sync API, called outside an event loop
-    pending = {_submit(pool, v, plan, is_cached(store, v)): (v, 0) for v in plan.variants}
+    """Every variant's record, as each ends; none is lost to a vanished cache or a lost API.
+
+    Once the failure budget stops the batch, the variants not submitted yet are ``skipped``;
+    those in flight end normally.
+    """
+    budget = FailureBudget(len(plan.variants), plan.study.failure_budget)
+    runs = _Submissions(pool, plan)
+    runs.fill()
     _load_storage_meanwhile()
     by_id: dict[str, VariantResult] = {}
-    while pending:
-        for future in as_completed(list(pending)):
-            variant, resubmits = pending.pop(future)
-            try:
-                outcome = _outcome(future, variant, plan)
-            except Exception as error:  # the task engine lost the API, not the simulation
-                if resubmits >= RESUBMITS:
-                    crashed = failed_result(variant, plan.options, f"task crashed: {error!r}")
-                    outcome = crashed, False
-                else:
-                    logger.warning(
-                        "variant %s: %r; submitting it again once the API answers",
-                        variant.variant_id,
-                        error,
-                    )
-                    _wait_for_api()
-                    outcome = None
-            if outcome is None:  # submitted again: never from the (vanished) cache entry
-                pending[_submit(pool, variant, plan, cached=False)] = (variant, resubmits + 1)
-                continue
-            result, cached = outcome
-            by_id[result.variant_id] = result
-            progress.add(result, cached)
-            ui.update()
+    stopped = False
+    while runs.pending:
+        future, variant, resubmits = runs.next_ended()
+        outcome = _ended(future, variant, resubmits, plan, logger)
+        if outcome is None:  # submitted again: never from the (vanished) cache entry
+            runs.submit(variant, cached=False, resubmits=resubmits + 1)
+            continue
+        result, cached = outcome
+        by_id[result.variant_id] = result
+        progress.add(result, cached)
+        reason = budget.add(result)
+        if reason is None:
+            runs.fill()
+        elif not stopped:
+            stopped = True
+            by_id |= {r.variant_id: r for r in _skip_unsubmitted(plan, reason, progress, logger)}
+        ui.update()
     return by_id
 
 
@@ -165,7 +228,7 @@ def run_energyplus_batch(
     ui = UiProgress(progress)
     with tracked(progress), _task_runner(plan.slots, dask_address or settings.dask_address) as pool:
         by_id = _run_variants(pool, plan, progress, ui, logger)  # inside: leaving cancels runs
-    results = [by_id[v.variant_id] for v in plan.variants]
+    results = [by_id[name.variant_id] for name in plan.variants.names]
     ui.finish(results)
     summary = aggregate_batch_results(plan, results, settings.resolved_database_url)
     logger.info("%s", summary)

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import pandas as pd
 
@@ -25,7 +25,7 @@ from epbatch.batch import (
     batch_info,
 )
 from epbatch.migrate import display_url
-from epbatch.results import VariantResult
+from epbatch.results import Status, VariantResult
 from epbatch.storage import BatchRow, database, results_frame, store_batch, write_tables
 
 RESULTS_FILE = "results.parquet"
@@ -107,10 +107,7 @@ def saved_results(info: BatchInfo) -> list[VariantResult]:
         for name in ("warnings", "severe_errors", "exit_code"):
             if values.get(name) is not None:
                 values[name] = int(values[name])
-        if values.get("batch_id") != info.batch_id or values.get("status") not in (
-            "succeeded",
-            "failed",
-        ):
+        if values.get("batch_id") != info.batch_id or values.get("status") not in get_args(Status):
             raise BatchNotFoundError(f"{path}: not the results of batch {info.batch_id}")
         results.append(VariantResult(**{k: v for k, v in values.items() if k in types}))
     return results
@@ -122,12 +119,14 @@ class Aggregated:
     total: int
     succeeded: int
     failed: int
+    skipped: int
     database: str
 
     def __str__(self) -> str:
+        skipped = f", {self.skipped} skipped" if self.skipped else ""
         return (
             f"batch {self.batch_id}: stored {self.total} variants ({self.succeeded} succeeded, "
-            f"{self.failed} failed) in {self.database}"
+            f"{self.failed} failed{skipped}) in {self.database}"
         )
 
 
@@ -144,7 +143,12 @@ def aggregate_saved_batch(output_dir: Path, batch_id: str, database_url: str) ->
     store_or_explain(info, results, finished, database_url)
     counts = Counter(r.status for r in results)
     return Aggregated(
-        batch_id, len(results), counts["succeeded"], counts["failed"], display_url(database_url)
+        batch_id,
+        len(results),
+        counts["succeeded"],
+        counts["failed"],
+        counts["skipped"],
+        display_url(database_url),
     )
 
 
@@ -165,4 +169,6 @@ def record_batch(
         counts["succeeded"],
         counts["failed"],
         database_url,
+        counts["skipped"],
+        next((r.error for r in results if r.status == "skipped"), None),  # the stop reason
     )

@@ -14,7 +14,7 @@ from epbatch.runners.base import RunMode, RunnerName
 from epbatch.settings import Settings
 from epbatch.simulate import RunOptions
 from epbatch.study import Study, read_study
-from epbatch.variants import VariantStream, iter_variants, prepare_models, slug
+from epbatch.variants import VariantStream, iter_variants, prepare_models, slug, variant_names
 
 BATCH_FILE = "batch.json"
 
@@ -72,13 +72,17 @@ class BatchSummary:
     succeeded: int
     failed: int
     database_url: str = field(repr=False)  # may hold a password
+    skipped: int = 0  # never run: the batch stopped (``stop_reason``, the failure budget)
+    stop_reason: str | None = None
 
     def __str__(self) -> str:
         from epbatch.migrate import display_url  # Alembic loads only once a batch is stored
 
+        skipped = f", {self.skipped} skipped ({self.stop_reason})" if self.skipped else ""
         return (
             f"batch {self.batch_id}: {self.succeeded} of {self.total} variants succeeded, "
-            f"{self.failed} failed; results in {self.folder} and {display_url(self.database_url)}"
+            f"{self.failed} failed{skipped}; results in {self.folder} and "
+            f"{display_url(self.database_url)}"
         )
 
 
@@ -118,7 +122,7 @@ def plan_batch(
         slots or study.slots,
         options,
         VariantStream(
-            len(models) * len(study.construction_sets) * len(weather),
+            variant_names([m.source for m in models], list(study.construction_sets), weather),
             iter_variants(study, prepared, weather, engine, folder / "variants"),
         ),
         started,

@@ -1,6 +1,7 @@
 """The ``epbatch`` command: ``run STUDY``, ``demo``, ``status``, ``aggregate``, ``server``.
 
-Exit status: 0 all variants succeeded, 1 some failed (results still stored), 2 invalid input,
+Exit status: 0 all variants succeeded, 1 some failed or the failure budget stopped the batch
+(results still stored, unrun variants ``skipped``), 2 invalid input,
 3 the results are saved on disk but the database could not store them (``epbatch aggregate``),
 4 no Prefect server answered (the one named, or the run's own could not start).
 """
@@ -223,7 +224,9 @@ def _run(study_file: Path, slots: int | None, runner: RunnerName | None, api: st
     frame = load_results(database(summary.database_url), summary.batch_id)
     print(frame[TABLE_COLUMNS].fillna("").to_string(index=False, max_colwidth=60))
     print(summary)
-    return 0 if summary.failed == 0 else 1
+    if summary.stop_reason:
+        print(f"epbatch: {summary.stop_reason}", file=sys.stderr)
+    return 0 if summary.failed == summary.skipped == 0 else 1
 
 
 def _drain_prefect() -> None:

@@ -36,12 +36,14 @@ class BatchProgress:
     failed: int = 0
     cached: int = 0
     running: int = 0
+    skipped: int = 0
+    stopped: str | None = None  # why the batch stopped submitting (the failure budget)
     started: float = field(default_factory=time.time)
     runtimes: list[float] = field(default_factory=list, repr=False)
 
     @property
     def done(self) -> int:
-        return self.succeeded + self.failed
+        return self.succeeded + self.failed + self.skipped
 
     @property
     def queued(self) -> int:
@@ -59,6 +61,13 @@ class BatchProgress:
         """Count a finished variant."""
         with _lock:
             self._count(result, cached)
+            self.publish()
+
+    def skip(self, count: int, reason: str) -> None:
+        """Count the variants a stopped batch will never run, at once."""
+        with _lock:
+            self.skipped += count
+            self.stopped = reason
             self.publish()
 
     def _count(self, result: VariantResult, cached: bool) -> None:
@@ -127,12 +136,14 @@ def engine_running(batch_id: str) -> Iterator[None]:
 def status_lines(data: dict[str, Any]) -> list[str]:
     """A snapshot as text, for the terminal and the Prefect UI alike."""
     eta = "unknown" if data["eta_s"] is None else f"{data['eta_s']:.0f} s"
-    return [
+    skipped = f", skipped {data['skipped']}" if data.get("skipped") else ""
+    lines = [
         f"batch {data['batch_id']}: {data['done']} of {data['total']} variants done",
         f"succeeded {data['succeeded']} (cached {data['cached']}), failed {data['failed']}, "
-        f"running {data['running']}, queued {data['queued']}",
+        f"running {data['running']}, queued {data['queued']}{skipped}",
         f"slots {data['slots']}, elapsed {data['elapsed_s']:.0f} s, ETA {eta}",
     ]
+    return lines + ([data["stopped"]] if data.get("stopped") else [])
 
 
 def read_progress(output_dir: Path, batch_id: str | None = None) -> dict[str, Any] | None:

@@ -3,7 +3,7 @@
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
-Status = Literal["succeeded", "failed"]
+Status = Literal["succeeded", "failed", "skipped"]  # skipped: never run (failure budget)
 
 
 @dataclass(frozen=True)

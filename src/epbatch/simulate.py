@@ -11,7 +11,7 @@ from epbatch.runners import RunOutcome, SimulationJob, get_runner
 from epbatch.runners.base import RunMode, RunnerName
 from epbatch.settings import KeepOutputs
 from epbatch.sqlresults import ResultsError, read_metrics
-from epbatch.variants import Variant
+from epbatch.variants import Variant, VariantName
 
 LOW_DISK_BYTES = 16 * 2**20
 # What a succeeded variant keeps of the engine's output folder (failed ones keep everything).
@@ -92,7 +92,7 @@ def _signal_name(number: int) -> str:
         return f"signal {number}"
 
 
-def failed_result(variant: Variant, options: RunOptions, error: str) -> VariantResult:
+def failed_result(variant: Variant | VariantName, options: RunOptions, error: str) -> VariantResult:
     """The record of a variant whose run broke down outside the engine."""
     return VariantResult(
         options.batch_id,
@@ -104,6 +104,11 @@ def failed_result(variant: Variant, options: RunOptions, error: str) -> VariantR
         runtime_s=0.0,
         error=error,
     )
+
+
+def skipped_result(name: VariantName, options: RunOptions, reason: str) -> VariantResult:
+    """The record of a variant the batch never ran: it stopped first (the failure budget)."""
+    return replace(failed_result(name, options, reason), status="skipped")
 
 
 def reused_result(variant: Variant, options: RunOptions, result: VariantResult) -> VariantResult:

@@ -122,6 +122,7 @@ class Study(_Strict):
     slots: int = Field(default_factory=lambda: os.cpu_count() or 1, ge=1, le=MAX_SLOTS)
     timeout_s: float | None = Field(default=None, gt=0)
     runner: RunnerName | None = None
+    failure_budget: float = Field(default=0.5, gt=0, le=1, description="failed share that stops")
     construction_sets: dict[SafeName, ConstructionSet] = Field(min_length=1)
 
     @field_validator("construction_sets", mode="before")

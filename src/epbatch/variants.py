@@ -54,6 +54,24 @@ def variant_ids(models: list[Path], sets: list[str], weather: list[Path]) -> Ite
                 yield base if seen[base] == 1 else f"{base}-{seen[base]}"
 
 
+@dataclass(frozen=True)
+class VariantName:
+    """What names a variant before its IDF is written (a skipped variant never gets one)."""
+
+    variant_id: str
+    model: str
+    weather: str
+    construction_set: str
+
+
+def variant_names(models: list[Path], sets: list[str], weather: list[Path]) -> list[VariantName]:
+    """Every variant's name, in ``iter_variants``' order, without writing anything."""
+    ids = variant_ids(models, sets, weather)
+    return [
+        VariantName(next(ids), m.name, w.name, s) for m in models for s in sets for w in weather
+    ]
+
+
 def content_key(idf_text: str, weather_digest: str, engine_version: str, run_period: object) -> str:
     """A digest of everything a simulation's result depends on."""
     digest = hashlib.sha256(idf_text.encode("latin-1"))
@@ -157,13 +175,19 @@ def generate_variants(
 
 
 class VariantStream(Sequence[Variant]):
-    """The batch's variants, written on first iteration and remembered after."""
+    """The batch's variants, written on first iteration and remembered after; ``names`` lists
+    them all (in order) from the start."""
 
-    def __init__(self, total: int, source: Iterator[Variant]) -> None:
-        self.total, self._source, self._made = total, source, list[Variant]()
+    def __init__(self, names: list[VariantName], source: Iterator[Variant]) -> None:
+        self.names, self._source, self._made = names, source, list[Variant]()
 
     def __len__(self) -> int:
-        return self.total
+        return len(self.names)
+
+    def unwritten(self) -> list[VariantName]:
+        """The variants no iteration has reached yet: no folder, no IDF."""
+        made = {variant.variant_id for variant in self._made}
+        return [name for name in self.names if name.variant_id not in made]
 
     def __iter__(self) -> Iterator[Variant]:
         yield from self._made

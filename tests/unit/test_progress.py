@@ -45,3 +45,19 @@ def test_status_command(tmp_path: Path, capsys):
     assert "batch s-2: 1 of 2 variants done" in out
     assert "succeeded 1 (cached 0), failed 0, running 0, queued 1" in out
     assert main(["--output-dir", str(tmp_path), "status", "nope"]) == 2
+
+
+def test_skipped_variants_count_as_done_and_the_reason_shows(tmp_path: Path, capsys):
+    progress = BatchProgress("s-3", total=10, slots=2, folder=tmp_path / "s" / "s-3")
+    progress.folder.mkdir(parents=True)
+    for _ in range(3):
+        progress.add(result(status="failed", runtime_s=1.0))
+    progress.skip(5, "stopped: the first 3 finished variants all failed with the same message: x")
+    data = read_progress(tmp_path, "s-3")
+    assert data is not None
+    assert (data["done"], data["skipped"], data["queued"]) == (8, 5, 2)
+    assert data["eta_s"] == 1.0  # 2 left (the skipped are done) x 1 s / 2 slots
+    assert main(["--output-dir", str(tmp_path), "status"]) == 0
+    out = capsys.readouterr().out
+    assert "failed 3, running 0, queued 2, skipped 5" in out
+    assert "stopped: the first 3 finished variants all failed" in out

@@ -1,5 +1,6 @@
 """Results storage on a real SQLite database: one transaction, re-runs replace, tables on disk."""
 
+from dataclasses import replace
 from pathlib import Path
 
 import pandas as pd
@@ -7,6 +8,8 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from epbatch.aggregate import aggregate_saved_batch
+from epbatch.batch import BatchInfo
 from epbatch.results import RESULT_COLUMNS, VariantResult
 from epbatch.storage import (
     BatchRow,
@@ -68,3 +71,25 @@ def test_tables_written_whole(tmp_path: Path):
     assert pd.read_parquet(parquet)["variant_id"].tolist() == ["v1", "v2"]
     assert pd.read_csv(csv)["status"].tolist() == ["succeeded", "failed"]
     assert not list(tmp_path.glob("*.partial"))
+
+
+def test_a_saved_batch_with_skipped_variants_is_stored_again(tmp_path: Path):
+    """``epbatch aggregate`` reads ``skipped`` rows back (a stopped batch) and counts them."""
+    folder = tmp_path / "runs" / "s" / "s-20200101T000000-abcdef"
+    folder.mkdir(parents=True)
+    BatchInfo(
+        folder.name, "s", "s.yaml", str(folder), "25.2.0", "2020-01-01T00:00:00+00:00"
+    ).write()
+    rows = [
+        result(1),
+        result(2, status="failed", error="Fatal: boom"),
+        result(3, status="skipped", error="stopped: the first 3 finished variants all failed"),
+    ]
+    write_tables(results_frame([replace(r, batch_id=folder.name) for r in rows]), folder)
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    stored = aggregate_saved_batch(tmp_path / "runs", folder.name, url)
+    assert str(stored).startswith(
+        f"batch {folder.name}: stored 3 variants (1 succeeded, 1 failed, 1 skipped) in sqlite"
+    )
+    frame = load_results(database(url), folder.name)
+    assert frame["status"].tolist() == ["succeeded", "failed", "skipped"]

@@ -127,3 +127,11 @@ def test_duplicate_construction_set_names_rejected(tmp_path: Path):
     )
     with pytest.raises(StudyError, match="duplicate key 'base'"):
         load_study(path)
+
+
+def test_failure_budget_defaults_to_half_and_is_a_share():
+    assert parse_study(study_data()).failure_budget == 0.5
+    assert parse_study(study_data(failure_budget=1)).failure_budget == 1.0
+    for share in (0, -0.1, 1.5, "most"):
+        [message] = problems(study_data(failure_budget=share))
+        assert message.startswith("failure_budget: "), message

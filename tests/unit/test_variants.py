@@ -1,11 +1,14 @@
 """Variant generation with eppy on the NREL example models (no engine run)."""
 
 import io
+import itertools
+from dataclasses import astuple
 from pathlib import Path
 
 import pytest
 from eppy.modeleditor import IDF
 
+from epbatch.batch import plan_batch
 from epbatch.envelope import construction_set_applied, surfaces_of_class
 from epbatch.idfmodel import (
     idf_text,
@@ -15,6 +18,7 @@ from epbatch.idfmodel import (
     skip_unkept_outputs,
 )
 from epbatch.inputs import check_inputs
+from epbatch.settings import Settings
 from epbatch.study import DateRange, StudyError, check_study, parse_study, read_study
 from epbatch.variants import generate_variants, variant_ids
 from tests.conftest import CHICAGO, GOLDEN, study_data
@@ -172,3 +176,18 @@ def test_surface_class_missing_in_model_is_an_input_error(engine, models, write_
         r"\.idf has no window surfaces",
     ):
         check_inputs(check_study(data, write_study(data)), engine, tmp_path / "cache")
+
+
+def test_a_stream_names_every_variant_and_writes_only_those_reached(write_study, tmp_path):
+    plan = plan_batch(write_study(weather=[CHICAGO, GOLDEN]), Settings(output_dir=tmp_path / "r"))
+    stream = plan.variants
+    assert len(stream) == len(stream.names) == 6
+    reached = list(itertools.islice(stream, 2))
+    assert [(v.variant_id, v.model, v.weather, v.construction_set) for v in reached] == [
+        astuple(name) for name in stream.names[:2]
+    ]
+    assert stream.unwritten() == stream.names[2:]
+    written = sorted(p.name for p in (plan.folder / "variants").iterdir())
+    assert written == sorted(v.variant_id for v in reached)  # nothing for the others
+    assert [v.variant_id for v in stream] == [name.variant_id for name in stream.names]
+    assert stream.unwritten() == []
