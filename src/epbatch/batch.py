@@ -15,7 +15,13 @@ from epbatch.runners.base import RunMode, RunnerName
 from epbatch.settings import Settings
 from epbatch.simulate import RunOptions
 from epbatch.study import Study, load_study
-from epbatch.variants import VariantStream, iter_variants, prepare_models, slug
+from epbatch.variants import (
+    VariantStream,
+    envelope_notes,
+    iter_variants,
+    prepare_models,
+    slug,
+)
 
 BATCH_FILE = "batch.json"
 
@@ -35,6 +41,7 @@ class BatchInfo:
     engine_version: str
     started_at: str  # ISO 8601, UTC
     finished_at: str | None = None
+    notes: list[str] | None = None  # what the construction sets left alone
 
     def write(self) -> Path:
         """Write ``<folder>/batch.json`` atomically."""
@@ -63,6 +70,7 @@ class BatchPlan:
     options: RunOptions
     variants: VariantStream  # written as the flow iterates it
     started_at: datetime
+    notes: tuple[str, ...] = ()  # what the construction sets left alone, for the user
 
 
 @dataclass(frozen=True)
@@ -127,6 +135,7 @@ def plan_batch(
             iter_variants(study, prepared, weather, engine, folder / "variants"),
         ),
         started,
+        tuple(envelope_notes(study, prepared)),
     )
     batch_info(plan).write()  # what `epbatch aggregate` needs to store the batch later
     return plan
@@ -142,4 +151,5 @@ def batch_info(plan: BatchPlan, finished_at: datetime | None = None) -> BatchInf
         plan.engine_version,
         plan.started_at.isoformat(),
         finished_at.isoformat() if finished_at else None,
+        list(plan.notes),
     )

@@ -198,7 +198,7 @@ def _find_server() -> str | None:
 
 
 def _run(study_file: Path, slots: int | None, runner: RunnerName | None, api: str | None) -> int:
-    from epbatch.batch import StorageError
+    from epbatch.batch import BATCH_FILE, BatchInfo, StorageError
     from flows.batch import run_energyplus_batch  # Prefect loads only when a batch runs
 
     _wait_for_server(api)
@@ -216,6 +216,8 @@ def _run(study_file: Path, slots: int | None, runner: RunnerName | None, api: st
     frame = load_results(database(summary.database_url), summary.batch_id)
     print(frame[TABLE_COLUMNS].fillna("").to_string(index=False, max_colwidth=60))
     print(summary)
+    for note in BatchInfo.read(summary.folder / BATCH_FILE).notes or ():
+        print(f"note: {note}")
     return 0 if summary.failed == 0 else 1
 
 
