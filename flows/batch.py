@@ -224,6 +224,8 @@ def run_energyplus_batch(
         plan.slots,
         plan.folder,
     )
+    for note in plan.notes:
+        logger.warning("%s", note)
     progress = BatchProgress(plan.batch_id, len(plan.variants), plan.slots, plan.folder)
     ui = UiProgress(progress)
     with tracked(progress), _task_runner(plan.slots, dask_address or settings.dask_address) as pool:

@@ -10,11 +10,19 @@ from pathlib import Path
 
 from epbatch.engine import find_engine
 from epbatch.inputs import check_inputs
+from epbatch.preprocess import ModelInput
 from epbatch.runners.base import RunMode, RunnerName
 from epbatch.settings import Settings
 from epbatch.simulate import RunOptions
 from epbatch.study import Study, read_study
-from epbatch.variants import VariantStream, iter_variants, prepare_models, slug, variant_names
+from epbatch.variants import (
+    VariantStream,
+    envelope_notes,
+    iter_variants,
+    prepare_models,
+    slug,
+    variant_names,
+)
 
 BATCH_FILE = "batch.json"
 
@@ -34,6 +42,7 @@ class BatchInfo:
     engine_version: str
     started_at: str  # ISO 8601, UTC
     finished_at: str | None = None
+    notes: list[str] | None = None  # BatchPlan.notes
 
     def write(self) -> Path:
         """Write ``<folder>/batch.json`` atomically."""
@@ -62,6 +71,7 @@ class BatchPlan:
     options: RunOptions
     variants: VariantStream  # written as the flow iterates it
     started_at: datetime
+    notes: tuple[str, ...] = ()  # models prepared, surfaces the sets left alone: for the user
 
 
 @dataclass(frozen=True)
@@ -126,9 +136,15 @@ def plan_batch(
             iter_variants(study, prepared, weather, engine, folder / "variants"),
         ),
         started,
+        tuple(preparation_notes(models) + envelope_notes(study, prepared)),
     )
     batch_info(plan).write()  # what `epbatch aggregate` needs to store the batch later
     return plan
+
+
+def preparation_notes(models: list[ModelInput]) -> list[str]:
+    """What it took to make each model runnable, e.g. an epJSON conversion."""
+    return [f"model {m.source.name}: {step}" for m in models for step in m.steps]
 
 
 def batch_info(plan: BatchPlan, finished_at: datetime | None = None) -> BatchInfo:
@@ -141,4 +157,5 @@ def batch_info(plan: BatchPlan, finished_at: datetime | None = None) -> BatchInf
         plan.engine_version,
         plan.started_at.isoformat(),
         finished_at.isoformat() if finished_at else None,
+        list(plan.notes),
     )

@@ -107,10 +107,7 @@ def _check(study_file: Path) -> str | None:
         if TEMPORARY is not None:  # it boots on the other core while the models are checked
             TEMPORARY.start()
     settings = get_settings()
-    inputs = check_inputs(checked, find_engine(settings.energyplus), settings.cache_dir)
-    for model in inputs.models:
-        if model.steps:
-            print(f"epbatch: {model.source.name}: {'; '.join(model.steps)}", file=sys.stderr)
+    check_inputs(checked, find_engine(settings.energyplus), settings.cache_dir)
     return api
 
 
@@ -206,7 +203,7 @@ def _find_server() -> str | None:
 
 
 def _run(study_file: Path, slots: int | None, runner: RunnerName | None, api: str | None) -> int:
-    from epbatch.batch import StorageError
+    from epbatch.batch import BATCH_FILE, BatchInfo, StorageError
     from flows.batch import run_energyplus_batch  # Prefect loads only when a batch runs
 
     _wait_for_server(api)
@@ -224,6 +221,8 @@ def _run(study_file: Path, slots: int | None, runner: RunnerName | None, api: st
     frame = load_results(database(summary.database_url), summary.batch_id)
     print(frame[TABLE_COLUMNS].fillna("").to_string(index=False, max_colwidth=60))
     print(summary)
+    for note in BatchInfo.read(summary.folder / BATCH_FILE).notes or ():
+        print(f"epbatch: note: {note}", file=sys.stderr)
     if summary.stop_reason:
         print(f"epbatch: {summary.stop_reason}", file=sys.stderr)
     return 0 if summary.failed == summary.skipped == 0 else 1

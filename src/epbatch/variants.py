@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Any, overload
 
 from epbatch.engine import Engine
-from epbatch.envelope import construction_set_applied, surfaces_of_class
+from epbatch.envelope import construction_set_applied, left_alone, set_notes, surfaces_of_class
 from epbatch.idfmodel import (
     idf_text,
     load_model,
@@ -85,9 +85,11 @@ def class_problems(study: Study, model: ModelInput, idf: Any) -> list[str]:
     for name, cset in study.construction_sets.items():
         for surface_class in cset.classes():
             if not surfaces_of_class(idf, surface_class):
+                kept = "; ".join(left_alone(idf, surface_class))
                 problems.append(
                     f"construction_sets.{name}.{surface_class}: model {model.source} has no "
                     f"{surface_class.replace('_', ' ')} surfaces"
+                    + (f" (only {kept}, which sets leave alone)" if kept else "")
                 )
     return problems
 
@@ -109,6 +111,16 @@ def parsed_for_check(model: ModelInput, idd: Path) -> Any:
     if key not in _parsed:
         _parsed[key] = load_model(model.idf, idd)
     return _parsed[key]
+
+
+def envelope_notes(study: Study, prepared: list[tuple[ModelInput, Any]]) -> list[str]:
+    """What each construction set leaves as a model has it, one line per fact."""
+    return [
+        f"model {model.source.name}: {note} by set {name!r}"
+        for model, idf in prepared
+        for name, cset in study.construction_sets.items()
+        for note in set_notes(idf, cset)
+    ]
 
 
 def prepare_models(

@@ -90,7 +90,7 @@ def test_hvactemplate_model_takes_wall_and_window_sets(epbatch, prefect_api, tmp
     )
     status, err = epbatch("run", str(path))
     assert status == 0, err
-    assert "HVACTemplate-5ZonePTAC.idf: HVACTemplate objects (" in err
+    assert "epbatch: note: model HVACTemplate-5ZonePTAC.idf: HVACTemplate objects (" in err
     frame = results(tmp_path).set_index("construction_set")
     assert set(frame.status) == {"succeeded"}
     heating = frame.heating_gj
