@@ -219,7 +219,7 @@ def _run(study_file: Path, slots: int | None, runner: RunnerName | None, api: st
     from epbatch.storage import database, load_results  # loaded by the batch already
 
     frame = load_results(database(summary.database_url), summary.batch_id)
-    print(frame[TABLE_COLUMNS].fillna("").to_string(index=False, max_colwidth=60))
+    print(frame[TABLE_COLUMNS].astype(object).fillna("").to_string(index=False, max_colwidth=60))
     print(summary)
     for note in BatchInfo.read(summary.folder / BATCH_FILE).notes or ():
         print(f"epbatch: note: {note}", file=sys.stderr)
