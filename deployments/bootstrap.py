@@ -1,4 +1,4 @@
-"""Create the work pool, the ``energyplus`` concurrency limit and the demo study.
+"""Create the work pool and the ``energyplus`` concurrency limit.
 
 python -m deployments.bootstrap --slots 2      # then: prefect --no-prompt deploy --all
 """
@@ -6,18 +6,13 @@ python -m deployments.bootstrap --slots 2      # then: prefect --no-prompt deplo
 import argparse
 import os
 from contextlib import suppress
-from pathlib import Path
 
 from prefect.client.orchestration import get_client
 from prefect.client.schemas.actions import WorkPoolCreate
 from prefect.exceptions import ObjectAlreadyExists
 
-from epbatch.demo import write_demo_study
-
 WORK_POOL = "epbatch-process"
 LIMIT_TAG = "energyplus"
-# The nightly deployment's study (prefect.yaml), written by our own code, not committed.
-DEMO_STUDY_DIR = Path(__file__).resolve().parents[1] / "studies" / "demo"
 
 
 def ensure_work_pool(name: str = WORK_POOL) -> None:
@@ -35,7 +30,6 @@ def ensure_energyplus_limit(slots: int) -> None:
 def bootstrap(slots: int) -> None:
     ensure_work_pool()
     ensure_energyplus_limit(slots)
-    write_demo_study(DEMO_STUDY_DIR)
 
 
 def main() -> None:

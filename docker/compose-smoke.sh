@@ -95,11 +95,13 @@ chmod -R a+rX "$work/smoke"
 compose cp --index 1 "$work/smoke" worker:/app/studies/smoke > "$work/cp.log" 2>&1 \
     || { cat "$work/cp.log" >&2; fail "could not copy the study in"; }
 # Both studies at once (one per worker: WORKER_FLOW_RUN_LIMIT=1); $1 names the round.
+# `demo` names the demo study (the flow writes it); smoke was copied into the studies volume.
+study_param() { if [[ $1 == demo ]]; then echo demo; else echo "studies/$1/study.yaml"; fi; }
 run_both() {
     local pids=() study
     for study in demo smoke; do
         compose exec -T worker prefect deployment run run-energyplus-batch/study \
-            --param "study=studies/$study/study.yaml" --watch --watch-timeout 600 \
+            --param "study=$(study_param "$study")" --watch --watch-timeout 600 \
             > "$work/$1-$study.log" 2>&1 &
         pids+=($!)
     done

@@ -5,7 +5,6 @@ import logging
 import threading
 import time
 from importlib import import_module
-from pathlib import Path
 from typing import Any
 
 from prefect import Task, flow, get_run_logger
@@ -16,6 +15,7 @@ from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from epbatch.batch import BatchPlan, BatchSummary, plan_batch
 from epbatch.budget import FailureBudget
+from epbatch.demo import study_path
 from epbatch.progress import BatchProgress, tracked
 from epbatch.results import VariantResult
 from epbatch.runners.base import RunnerName
@@ -207,7 +207,8 @@ def run_energyplus_batch(
     runner: RunnerName | None = None,
     dask_address: str | None = None,
 ) -> BatchSummary:
-    """Run every variant of the study file ``study``, ``slots`` EnergyPlus processes at a time.
+    """Run every variant of the study file ``study`` (``demo``: the demo study), ``slots``
+    EnergyPlus processes at a time.
 
     ``slots`` and ``runner`` (local or docker) override the study file's. ``dask_address``
     (default ``EPBATCH_DASK_ADDRESS``) sends the simulations to that Dask scheduler's workers
@@ -215,7 +216,7 @@ def run_energyplus_batch(
     """
     logger = get_run_logger()
     settings = get_settings()
-    plan = plan_batch(Path(study), settings, slots, runner)
+    plan = plan_batch(study_path(study, settings.output_dir), settings, slots, runner)
     gc.freeze()  # Prefect, the IDD and the models live as long as the batch: no GC passes over them
     logger.info(
         "batch %s: %d variants on %d slots in %s",

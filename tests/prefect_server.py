@@ -84,6 +84,8 @@ class EpbatchServer:
             )
         url = wait_for_line(self.log, "export PREFECT_API_URL=", self.process, timeout_s)
         assert url == self.env["PREFECT_API_URL"], url
+        banner = wait_for_line(self.log, "Prefect UI (database: ", self.process, timeout_s)
+        assert banner.startswith(f"PostgreSQL in {self.home / 'epbatch-postgres'}):"), banner
         return self.env
 
     def stop(self, timeout_s: float = 60) -> None:

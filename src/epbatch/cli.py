@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import import_module
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from epbatch.engine import EngineNotFoundError, find_engine
 from epbatch.inputs import check_inputs
@@ -31,6 +32,9 @@ from epbatch.server import (
 )
 from epbatch.settings import get_settings
 from epbatch.study import MAX_SLOTS, StudyError, read_study
+
+if TYPE_CHECKING:
+    from epbatch.pgcluster import LocalPostgres
 
 TABLE_COLUMNS = [
     "variant_id",
@@ -301,7 +305,8 @@ def _server(host: str, port: int, slots: int, worker: bool, database: str) -> in
             command = [sys.executable, "-m", "prefect", "worker", "start", "--pool", WORK_POOL]
             processes.append(subprocess.Popen(command, start_new_session=True))
         print(
-            f"Prefect UI (database: {database}): http://{host}:{port}   work pool: {WORK_POOL}   "
+            f"Prefect UI (database: {_database_label(cluster)}): http://{host}:{port}"
+            f"   work pool: {WORK_POOL}   "
             f"energyplus limit: {slots}\nexport PREFECT_API_URL={url}",
             flush=True,
         )
@@ -314,6 +319,15 @@ def _server(host: str, port: int, slots: int, worker: bool, database: str) -> in
             process.wait(timeout=30)
         if cluster is not None:
             cluster.stop()
+
+
+def _database_label(cluster: "LocalPostgres | None") -> str:
+    """Which database ``epbatch server`` chose, and where it lives (no password)."""
+    if cluster is not None:
+        return f"PostgreSQL in {cluster.root}"
+    url = os.environ.get("PREFECT_API_DATABASE_CONNECTION_URL")
+    home = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
+    return url.split("@")[-1] if url else f"SQLite, {home / 'prefect.db'}"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -330,12 +344,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "server":
         return _server(args.host, args.port, args.slots, args.worker, args.database)
     try:
-        if args.command == "demo":
-            from epbatch.demo import write_demo_study
+        from epbatch.demo import DEMO, study_path
 
-            study_file = write_demo_study(get_settings().output_dir / "demo-inputs")
-        else:
-            study_file = args.study
+        study = DEMO if args.command == "demo" else str(args.study)
+        study_file = study_path(study, get_settings().output_dir)
         if args.slots is not None and not 1 <= args.slots <= MAX_SLOTS:
             raise StudyError("--slots", [f"must be between 1 and {MAX_SLOTS}, got {args.slots}"])
         api = _check(study_file)

@@ -52,3 +52,14 @@ def write_demo_study(folder: Path) -> Path:
     study = folder / "study.yaml"
     study.write_text(yaml.safe_dump(DEMO_STUDY, sort_keys=False), encoding="utf-8")
     return study
+
+
+DEMO = "demo"  # a study argument that names the demo study (flow parameter, deployments)
+
+
+def study_path(study: str, output_dir: Path) -> Path:
+    """The study file ``study`` names: ``demo`` is the demo study, written into
+    ``output_dir/demo-inputs`` (nothing is written into the project checkout)."""
+    if study == DEMO:
+        return write_demo_study(output_dir / "demo-inputs")
+    return Path(study)

@@ -1,7 +1,9 @@
 """prefect.yaml for real: deploy --all, a process worker, `prefect deployment run`, results stored."""
 
 import asyncio
+import os
 import re
+import signal
 import subprocess
 import sys
 import time
@@ -62,7 +64,25 @@ def worker_env(prefect_env, prefect_api, tmp_path_factory) -> Iterator[dict[str,
         yield env
     finally:
         worker.terminate()
-        worker.wait(timeout=60)
+        try:
+            worker.wait(timeout=60)
+        except subprocess.TimeoutExpired:  # a loaded machine: do not fail the test for it
+            os.killpg(worker.pid, signal.SIGKILL)
+            worker.wait()
+
+
+def run_deployment(name: str, env: dict[str, str], *params: str) -> FlowRun:
+    """``prefect deployment run NAME --param P...``, waited for until its run is final."""
+    options = [arg for param in params for arg in ("--param", param)]
+    started = prefect("deployment", "run", name, *options, env=env)
+    assert started.returncode == 0, started.stdout + started.stderr
+    match = re.search(r"UUID:\s*([0-9a-f-]{36})", started.stdout)
+    assert match, started.stdout
+    deadline = time.monotonic() + 600  # generous: a loaded 2-core machine
+    while not (run := read_flow_run(UUID(match.group(1)))).state or not run.state.is_final():
+        assert time.monotonic() < deadline, f"flow run still {run.state_name}"
+        time.sleep(1)
+    return run
 
 
 def test_deployment_run_is_picked_up_and_stores_results(worker_env, write_study, models):
@@ -74,25 +94,7 @@ def test_deployment_run_is_picked_up_and_stores_results(worker_env, write_study,
             construction_sets={"baseline": {}, "insulated": {"exterior_wall": INSULATED_WALL}},
         )
     )
-    started = prefect(
-        "deployment",
-        "run",
-        "run-energyplus-batch/study",
-        "--param",
-        f"study={study}",
-        "--param",
-        "slots=2",
-        env=worker_env,
-    )
-    assert started.returncode == 0, started.stdout + started.stderr
-    match = re.search(r"UUID:\s*([0-9a-f-]{36})", started.stdout)
-    assert match, started.stdout
-    flow_run_id = UUID(match.group(1))
-
-    deadline = time.monotonic() + 300
-    while not (run := read_flow_run(flow_run_id)).state or not run.state.is_final():
-        assert time.monotonic() < deadline, f"flow run still {run.state_name}"
-        time.sleep(1)
+    run = run_deployment("run-energyplus-batch/study", worker_env, f"study={study}", "slots=2")
     assert run.state_name == "Completed", run.state
     assert run.start_time and run.created
     latency = (run.start_time - run.created).total_seconds()
@@ -112,8 +114,15 @@ def test_nightly_schedule_is_declared(worker_env):
     deployment = asyncio.run(read())
     [schedule] = deployment.schedules  # type: ignore[attr-defined]
     assert schedule.schedule.cron == "0 2 * * *" and schedule.active
-    assert deployment.parameters["study"] == "studies/demo/study.yaml"  # type: ignore[attr-defined]
-    assert (ROOT / "studies" / "demo" / "study.yaml").is_file()  # written by the bootstrap
+    assert deployment.parameters["study"] == "demo"  # type: ignore[attr-defined]
+
+
+def test_the_nightly_demo_runs_and_writes_nothing_into_the_checkout(worker_env):
+    run = run_deployment("run-energyplus-batch/nightly-demo", worker_env)
+    assert run.state_name == "Completed", run.state
+    inputs = Path(worker_env["EPBATCH_OUTPUT_DIR"]) / "demo-inputs"
+    assert (inputs / "study.yaml").is_file() and (inputs / "shoebox.idf").is_file()
+    assert not (ROOT / "studies").exists()  # the bootstrap once wrote studies/demo/ here
 
 
 def test_the_server_scheduler_creates_the_nightly_runs(worker_env):
