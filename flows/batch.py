@@ -13,7 +13,8 @@ from prefect.results import ResultStore, get_result_store
 from prefect.settings import PREFECT_API_URL
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from epbatch.batch import BatchPlan, BatchSummary, plan_batch
+from epbatch import head_start
+from epbatch.batch import BatchPlan, BatchSummary, plan_batch, take_plan
 from epbatch.budget import FailureBudget
 from epbatch.demo import study_path
 from epbatch.progress import BatchProgress, tracked
@@ -27,10 +28,10 @@ from flows.artifacts import UiProgress
 from tasks.aggregate import aggregate_batch_results
 from tasks.simulate import (
     CachedResultGone,
-    cache_key,
     reuse_cached_variant,
     run_single_variant,
 )
+from tasks.slots import lease_pool
 
 # A task run whose engine raised instead of ending in a state lost the Prefect API (a server
 # restart: Prefect's slot release does not retry a refused connection). It is submitted again
@@ -70,7 +71,7 @@ def _outcome(
 
 def is_cached(store: ResultStore, variant: Variant) -> bool:
     """Whether the variant's result is in the cache now (it may still vanish before it is read)."""
-    return store.exists(cache_key(variant))
+    return store.exists(variant.cache_key)
 
 
 def _submit(
@@ -177,6 +178,7 @@ def _run_variants(
     """
     budget = FailureBudget(len(plan.variants), plan.study.failure_budget)
     runs = _Submissions(pool, plan)
+    head_start.stop()  # from now on, only task runs start engines
     runs.fill()
     _load_storage_meanwhile()
     by_id: dict[str, VariantResult] = {}
@@ -216,7 +218,8 @@ def run_energyplus_batch(
     """
     logger = get_run_logger()
     settings = get_settings()
-    plan = plan_batch(study_path(study, settings.output_dir), settings, slots, runner)
+    study_file = study_path(study, settings.output_dir)
+    plan = take_plan(study_file, slots, runner) or plan_batch(study_file, settings, slots, runner)
     gc.freeze()  # Prefect, the IDD and the models live as long as the batch: no GC passes over them
     logger.info(
         "batch %s: %d variants on %d slots in %s",
@@ -229,8 +232,14 @@ def run_energyplus_batch(
         logger.warning("%s", note)
     progress = BatchProgress(plan.batch_id, len(plan.variants), plan.slots, plan.folder)
     ui = UiProgress(progress)
-    with tracked(progress), _task_runner(plan.slots, dask_address or settings.dask_address) as pool:
-        by_id = _run_variants(pool, plan, progress, ui, logger)  # inside: leaving cancels runs
+    try:
+        with (
+            tracked(progress),
+            _task_runner(plan.slots, dask_address or settings.dask_address) as pool,
+        ):
+            by_id = _run_variants(pool, plan, progress, ui, logger)  # inside: leaving cancels runs
+    finally:
+        lease_pool().release_idle()  # the slots this batch's variants handed on, now
     results = [by_id[name.variant_id] for name in plan.variants.names]
     ui.finish(results)
     summary = aggregate_batch_results(plan, results, settings.resolved_database_url)

@@ -5,10 +5,14 @@ from typing import Any
 from prefect import Task, task
 from prefect.client.schemas.objects import State, TaskRun
 
+from epbatch import head_start
 from epbatch.progress import engine_running
 from epbatch.results import VariantResult
 from epbatch.simulate import RunOptions, VariantFailed, simulate_variant
 from epbatch.variants import Variant
+from tasks.slots import pool_energyplus_slots
+
+pool_energyplus_slots()  # a finished variant hands its `energyplus` slot to the next one
 
 
 def _retry_if_transient(task: Task[..., Any], run: TaskRun, state: State[Any]) -> bool:
@@ -17,13 +21,8 @@ def _retry_if_transient(task: Task[..., Any], run: TaskRun, state: State[Any]) -
     return isinstance(error, VariantFailed) and error.result.retryable
 
 
-def cache_key(variant: Variant) -> str:
-    """The key of the variant's result in Prefect's result store (its inputs' digest)."""
-    return f"epbatch-{variant.content_key}"
-
-
 def _content_key(context: Any, parameters: dict[str, Any]) -> str:
-    return cache_key(parameters["variant"])
+    return str(parameters["variant"].cache_key)
 
 
 class CachedResultGone(RuntimeError):
@@ -46,7 +45,7 @@ VARIANT_TAG = "variant"  # every variant's task run, simulated or cached
 def run_single_variant(variant: Variant, options: RunOptions) -> VariantResult:
     """Simulate one variant; a failed simulation raises ``VariantFailed`` carrying its record."""
     with engine_running(options.batch_id):
-        result = simulate_variant(variant, options)
+        result = head_start.claim(variant) or simulate_variant(variant, options)
     if result.status == "failed":
         raise VariantFailed(result)
     return result

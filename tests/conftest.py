@@ -15,9 +15,15 @@ os.environ.setdefault("DO_NOT_TRACK", "1")
 os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 # The Prefect server fixtures, registered here once so every tier shares one server per session.
-from tests.prefect_server import fresh_cache, output_dir, prefect_api, prefect_env
+from tests.prefect_server import (
+    fresh_cache,
+    output_dir,
+    prefect_api,
+    prefect_env,
+    stock_prefect_env,
+)
 
-__all__ = ["fresh_cache", "output_dir", "prefect_api", "prefect_env"]
+__all__ = ["fresh_cache", "output_dir", "prefect_api", "prefect_env", "stock_prefect_env"]
 
 MODELS = Path(__file__).resolve().parents[2] / "shared" / "models"
 CHICAGO = "USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw"

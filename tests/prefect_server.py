@@ -16,6 +16,8 @@ from pathlib import Path
 import pytest
 from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
+from epbatch.server import is_healthy
+
 SLOTS = 2  # the server's `energyplus` limit
 
 
@@ -104,6 +106,42 @@ def prefect_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
         yield server.start()
     finally:
         server.stop()
+
+
+@pytest.fixture(scope="session")
+def stock_prefect_env(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """A stock ``prefect server start`` (SQLite, Prefect's default settings) as most Prefect
+    users run it, with ``prefect concurrency-limit create energyplus SLOTS``."""
+    home = tmp_path_factory.mktemp("stock-prefect-home")
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PREFECT_", "EPBATCH_"))}
+    env |= {
+        "PREFECT_HOME": str(home),
+        "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
+        "PREFECT_LOCAL_STORAGE_PATH": str(home / "results"),
+    }
+    prefect = [sys.executable, "-m", "prefect"]
+    with (home / "server.log").open("wb") as out:
+        server = subprocess.Popen(
+            [*prefect, "server", "start", "--host", "127.0.0.1", "--port", str(port)],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    env["PREFECT_API_URL"] = f"http://127.0.0.1:{port}/api"
+    try:
+        deadline = time.monotonic() + 180
+        while not is_healthy(env["PREFECT_API_URL"]):
+            assert server.poll() is None, (home / "server.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "the stock Prefect server did not answer"
+            time.sleep(0.5)
+        limit = [*prefect, "concurrency-limit", "create", "energyplus", str(SLOTS)]
+        subprocess.run(limit, env=env, check=True, capture_output=True, timeout=120)
+        yield env
+    finally:
+        os.killpg(server.pid, signal.SIGTERM)
+        server.wait(timeout=60)
 
 
 @pytest.fixture(scope="session")

@@ -142,6 +142,20 @@ def plan_batch(
     return plan
 
 
+_handed_over: dict[tuple[Path, int | None, str | None], BatchPlan] = {}
+
+
+def hand_over(plan: BatchPlan, slots: int | None, runner: RunnerName | None) -> None:
+    """Keep ``plan`` for this process's flow of the same study and options (``take_plan``):
+    ``epbatch run`` plans before Prefect is up when it gives the batch a head start."""
+    _handed_over[(plan.study_file, slots, runner)] = plan
+
+
+def take_plan(study_file: Path, slots: int | None, runner: RunnerName | None) -> BatchPlan | None:
+    """The plan handed over for this study and options, once."""
+    return _handed_over.pop((study_file.resolve(), slots, runner), None)
+
+
 def preparation_notes(models: list[ModelInput]) -> list[str]:
     """What it took to make each model runnable, e.g. an epJSON conversion."""
     return [f"model {m.source.name}: {step}" for m in models for step in m.steps]

@@ -8,6 +8,7 @@ Exit status: 0 all variants succeeded, 1 some failed or the failure budget stopp
 
 import argparse
 import os
+import shutil
 import sys
 import threading
 from collections.abc import Iterator
@@ -113,6 +114,36 @@ def _check(study_file: Path) -> str | None:
     settings = get_settings()
     check_inputs(checked, find_engine(settings.energyplus), settings.cache_dir)
     return api
+
+
+def _head_start(study_file: Path, slots: int | None, runner: RunnerName | None) -> Path:
+    """A run's own temporary server takes seconds to boot (more on a new PREFECT_HOME): plan
+    the batch now and simulate its first variants meanwhile (``head_start``); the flow takes
+    over the plan and the simulations. Returns the batch's folder."""
+    from epbatch import head_start
+    from epbatch.batch import hand_over, plan_batch
+    from epbatch.simulate import simulate_variant
+
+    plan = plan_batch(study_file, get_settings(), slots, runner)
+    hand_over(plan, slots, runner)
+    stored = _result_storage()
+    head_start.begin(
+        head_start.HeadStart(
+            plan.variants,
+            plan.slots,
+            lambda variant: simulate_variant(variant, plan.options),
+            skip=lambda variant: (stored / variant.cache_key).exists(),  # the flow reuses it
+        )
+    )
+    return plan.folder
+
+
+def _result_storage() -> Path:
+    """Where Prefect keeps task results (its local storage setting, read without Prefect)."""
+    for key in ("PREFECT_RESULTS_LOCAL_STORAGE_PATH", "PREFECT_LOCAL_STORAGE_PATH"):
+        if os.environ.get(key):
+            return Path(os.environ[key]).expanduser()
+    return Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser() / "storage"
 
 
 def _prepare_prefect() -> str | None:
@@ -343,6 +374,7 @@ def main(argv: list[str] | None = None) -> int:
         return _aggregate(args.batch_id)
     if args.command == "server":
         return _server(args.host, args.port, args.slots, args.worker, args.database)
+    head_started: Path | None = None  # the folder of a batch given a head start
     try:
         from epbatch.demo import DEMO, study_path
 
@@ -351,11 +383,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.slots is not None and not 1 <= args.slots <= MAX_SLOTS:
             raise StudyError("--slots", [f"must be between 1 and {MAX_SLOTS}, got {args.slots}"])
         api = _check(study_file)
+        if TEMPORARY is not None:
+            head_started = _head_start(study_file, args.slots, args.runner)
         return _run(study_file, args.slots, args.runner, api)
     except (StudyError, EngineNotFoundError) as error:
         print(f"epbatch: invalid input:\n{error}", file=sys.stderr)
         return 2
     except ServerUnavailable as error:
+        if head_started is not None:  # the batch will not run: leave nothing of it behind
+            from epbatch import head_start
+
+            head_start.abandon()
+            shutil.rmtree(head_started, ignore_errors=True)
         print(f"epbatch: {error}", file=sys.stderr)
         return 4
     finally:

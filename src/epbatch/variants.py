@@ -2,6 +2,7 @@
 
 import hashlib
 import re
+import threading
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,6 +37,11 @@ class Variant:
     @property
     def idf(self) -> Path:
         return self.folder / "in.idf"
+
+    @property
+    def cache_key(self) -> str:
+        """The key of its result in Prefect's result store (a digest of its inputs)."""
+        return f"epbatch-{self.content_key}"
 
 
 def slug(text: str) -> str:
@@ -192,6 +198,7 @@ class VariantStream(Sequence[Variant]):
 
     def __init__(self, names: list[VariantName], source: Iterator[Variant]) -> None:
         self.names, self._source, self._made = names, source, list[Variant]()
+        self._lock = threading.Lock()  # a head start and the flow may iterate at once
 
     def __len__(self) -> int:
         return len(self.names)
@@ -202,9 +209,17 @@ class VariantStream(Sequence[Variant]):
         return [name for name in self.names if name.variant_id not in made]
 
     def __iter__(self) -> Iterator[Variant]:
-        yield from self._made
-        for variant in self._source:
-            self._made.append(variant)
+        """Every variant in order, written when first reached; safe from several threads."""
+        index = 0
+        while True:
+            with self._lock:
+                if index == len(self._made):
+                    variant = next(self._source, None)
+                    if variant is None:
+                        return
+                    self._made.append(variant)
+                variant = self._made[index]
+            index += 1
             yield variant
 
     @overload

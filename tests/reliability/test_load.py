@@ -1,4 +1,5 @@
-"""Load: three ``epbatch run`` processes on one Prefect server whose `energyplus` limit is 2.
+"""Load: three ``epbatch run`` processes on one Prefect server whose `energyplus` limit is 2
+(``epbatch server``, and a stock ``prefect server start``).
 
 Two batches start at once, a third once both slots are busy (so it queues behind them). Each
 batch has its own construction sets (no cache hit between them); all three write to the same
@@ -9,10 +10,12 @@ measured from outside Prefect.
 
 import shlex
 import time
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy import create_engine, text
 
 from epbatch.engine import Engine
@@ -68,13 +71,21 @@ def running_engines(log: Path) -> list[str]:
     return [pid for pid, (_, end, _) in engine_runs(log).items() if end is None]
 
 
-def test_three_batches_share_two_slots_and_store_every_variant_once(
-    prefect_env, prefect_api, engine, tmp_path
-):
+@pytest.fixture(params=["epbatch-server", "stock-server"])
+def server_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """``epbatch server``, or a stock ``prefect server start`` (SQLite, Prefect's defaults),
+    this process's Prefect client pointed at it too."""
+    fixture = "prefect_env" if request.param == "epbatch-server" else "stock_prefect_env"
+    env: dict[str, str] = request.getfixturevalue(fixture)
+    with temporary_settings({PREFECT_API_URL: env["PREFECT_API_URL"]}):
+        yield env
+
+
+def test_three_batches_share_two_slots_and_store_every_variant_once(server_env, engine, tmp_path):
     since = datetime.now(UTC)
     out = tmp_path / "runs"
     log = tmp_path / "engines.log"
-    env = prefect_env | {
+    env = server_env | {
         "EPBATCH_OUTPUT_DIR": str(out),  # one folder, so one results database for all three
         "PREFECT_LOCAL_STORAGE_PATH": str(tmp_path / "results"),
         "EPBATCH_ENERGYPLUS": str(timed_engine(engine, tmp_path / "engine", log)),

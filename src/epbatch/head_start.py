@@ -1,0 +1,100 @@
+"""Simulations that start before the run's own Prefect server answers.
+
+A first, cold ``epbatch run`` boots a temporary Prefect server (seconds: a new database, its
+migrations) that only this run uses, so its ``energyplus`` limit holds no other batch's
+engines. Meanwhile the head start runs the batch's first variants, ``slots`` at a time, in
+plan order. Once the flow submits, the head start starts nothing more, and each variant's task
+run takes the simulation the head start made or is still making (``claim``) instead of
+starting an engine: the engines still number ``slots`` at most, because every task thread
+claims the lower-numbered variants first and waits for a claimed engine instead of starting
+one.
+"""
+
+import threading
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from epbatch.results import VariantResult
+from epbatch.variants import Variant
+
+Simulate = Callable[[Variant], VariantResult]
+
+
+class HeadStart:
+    """Simulate ``variants`` in order, ``slots`` at a time, until ``stop``."""
+
+    def __init__(
+        self,
+        variants: Iterable[Variant],
+        slots: int,
+        simulate: Simulate,
+        skip: Callable[[Variant], bool],
+    ) -> None:
+        self._source: Iterator[Variant] = iter(variants)
+        self._simulate, self._skip = simulate, skip
+        self._pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="epbatch-head-start")
+        self._started: dict[str, Future[VariantResult]] = {}
+        self._lock = threading.Lock()
+        self._stopped = False
+        for _ in range(slots):
+            self._next()
+
+    def _next(self) -> None:
+        """Start the next variant that is not skipped (e.g. already in the result cache)."""
+        with self._lock:
+            if self._stopped:
+                return
+            variant = next((v for v in self._source if not self._skip(v)), None)
+            if variant is None:
+                return
+            future = self._pool.submit(self._simulate, variant)
+            self._started[variant.variant_id] = future
+        future.add_done_callback(lambda _: self._next())
+
+    def stop(self) -> None:
+        """Start nothing more; simulations under way go on until claimed."""
+        with self._lock:
+            self._stopped = True
+        self._pool.shutdown(wait=False)
+
+    def abandon(self) -> None:
+        """Stop, and wait for the simulations under way (the batch will not run)."""
+        self.stop()
+        with self._lock:
+            started = list(self._started.values())
+        for future in started:
+            future.exception()
+
+    def claim(self, variant: Variant) -> VariantResult | None:
+        """The variant's result if the head start started it (waiting for it), else ``None``."""
+        with self._lock:
+            future = self._started.pop(variant.variant_id, None)
+        return None if future is None else future.result()
+
+
+_current: HeadStart | None = None
+
+
+def begin(head_start: HeadStart) -> None:
+    """Make ``head_start`` the one this process's task runs claim from."""
+    global _current
+    _current = head_start
+
+
+def claim(variant: Variant) -> VariantResult | None:
+    """``HeadStart.claim`` on this process's head start, if there is one."""
+    return _current.claim(variant) if _current is not None else None
+
+
+def stop() -> None:
+    """Stop this process's head start, if there is one."""
+    if _current is not None:
+        _current.stop()
+
+
+def abandon() -> None:
+    """Abandon this process's head start, if there is one (``HeadStart.abandon``)."""
+    global _current
+    if _current is not None:
+        _current.abandon()
+        _current = None

@@ -1,0 +1,165 @@
+"""``energyplus`` slots handed from one variant to the next instead of released and taken again.
+
+A ``run-single-variant`` task run holds one slot (a lease) of the ``tag:energyplus`` limit while
+its engine runs, as Prefect's task engine does for any tagged task. Prefect releases the lease
+when the task ends and the next task acquires a new one: two API calls per hand-over, and on a
+stock ``prefect server start`` (SQLite) the acquisition often meets ``database is locked`` (the
+server is writing the previous task's state events at that moment), answers 503, and Prefect's
+client waits ~2 s before trying again. Here a finished task's lease waits in this process's pool
+for the next task, which takes it without any call. A lease no task takes within ``IDLE_S``
+is released, and every lease is renewed while held or pooled, so the limit still caps engines
+across every flow run on the server. Only the ``tag:energyplus`` limit is pooled; every other
+tag keeps Prefect's own behaviour.
+"""
+
+import threading
+import time
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager, contextmanager
+from typing import Any
+from uuid import UUID
+
+import httpx
+import prefect.task_engine
+from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.schemas.objects import ConcurrencyLeaseHolder
+from prefect.settings import PREFECT_API_URL
+
+LIMIT = "tag:energyplus"
+LEASE_S = 60.0  # the server reclaims a lease not renewed for this long (a killed process)
+RENEW_S = 15.0
+IDLE_S = 1.0  # a pooled lease no task took within this goes back to the server
+MAX_POLL_S = 1.0  # the longest wait between two tries when the limit is full
+
+
+class LeasePool:
+    """The ``tag:energyplus`` leases of this process for one Prefect API."""
+
+    def __init__(self) -> None:
+        self._client: SyncPrefectClient = get_client(sync_client=True)
+        self._client.__enter__()
+        self._lock = threading.Lock()
+        self._free: dict[UUID, float] = {}  # lease -> when it was given back
+        self._held: set[UUID] = set()
+        self._no_limit = False  # the server has no such limit: nothing to hold
+        threading.Thread(target=self._maintain, name="epbatch-slot-leases", daemon=True).start()
+
+    @contextmanager
+    def slot(self, holder: ConcurrencyLeaseHolder | None) -> Iterator[None]:
+        """Hold a slot for the block: a pooled lease, else a new one once the limit allows."""
+        lease = self._take() or self._acquire(holder)
+        try:
+            yield
+        finally:
+            if lease is not None:
+                with self._lock:
+                    if lease in self._held:  # not lost meanwhile
+                        self._held.discard(lease)
+                        self._free[lease] = time.monotonic()
+
+    def release_idle(self, older_than_s: float = 0.0) -> None:
+        """Give back the pooled leases no task took for ``older_than_s``."""
+        now = time.monotonic()
+        with self._lock:
+            idle = [lease for lease, since in self._free.items() if now - since >= older_than_s]
+            for lease in idle:
+                del self._free[lease]
+        for lease in idle:
+            self._call(self._client.release_concurrency_slots_with_lease, lease)
+
+    def _take(self) -> UUID | None:
+        with self._lock:
+            if not self._free:
+                return None
+            lease = next(iter(self._free))
+            del self._free[lease]
+            self._held.add(lease)
+            return lease
+
+    def _acquire(self, holder: ConcurrencyLeaseHolder | None) -> UUID | None:
+        while not self._no_limit:
+            try:
+                response = self._client.increment_concurrency_slots_with_lease(
+                    names=[LIMIT],
+                    slots=1,
+                    mode="concurrency",
+                    lease_duration=LEASE_S,
+                    holder=holder,
+                )
+            except httpx.HTTPStatusError as error:
+                if error.response.status_code != 423:  # 423: the limit is full
+                    raise
+                wait = float(error.response.headers.get("Retry-After", MAX_POLL_S))
+                time.sleep(min(wait, MAX_POLL_S))  # the server paces by mean occupancy: poll
+                if lease := self._take():  # a task of this process ended meanwhile
+                    return lease
+                continue
+            body = response.json()
+            if not body.get("limits"):
+                self._no_limit = True
+                break
+            lease = UUID(body["lease_id"])
+            with self._lock:
+                self._held.add(lease)
+            return lease
+        return None
+
+    def _maintain(self) -> None:
+        """Release idle leases; renew the others every ``RENEW_S``, dropping lost ones."""
+        renewed = time.monotonic()
+        while True:
+            time.sleep(0.2)
+            self.release_idle(IDLE_S)
+            if time.monotonic() - renewed < RENEW_S:
+                continue
+            renewed = time.monotonic()
+            with self._lock:
+                leases = [*self._held, *self._free]
+            for lease in leases:
+                if self._call(self._client.renew_concurrency_lease, lease, LEASE_S) == 410:
+                    with self._lock:  # gone (expired, revoked): its task runs on, as in Prefect
+                        self._held.discard(lease)
+                        self._free.pop(lease, None)
+
+    @staticmethod
+    def _call(method: Callable[..., Any], *args: Any) -> int | None:
+        """An API call whose failure must not end a batch: the HTTP status of an error."""
+        try:
+            method(*args)
+        except httpx.HTTPStatusError as error:
+            return error.response.status_code
+        except Exception:  # the server is away: the lease expires or is renewed later
+            return None
+        return None
+
+
+_pools: dict[str, LeasePool] = {}
+_pools_lock = threading.Lock()
+
+
+def lease_pool() -> LeasePool:
+    """This process's pool for the current Prefect API."""
+    url = str(PREFECT_API_URL.value())
+    with _pools_lock:
+        if url not in _pools:
+            _pools[url] = LeasePool()
+        return _pools[url]
+
+
+_prefect_concurrency: Callable[..., AbstractContextManager[None]] = vars(prefect.task_engine)[
+    "_concurrency"
+]
+
+
+def _task_concurrency(
+    names: list[str], holder: ConcurrencyLeaseHolder | None = None, **options: Any
+) -> AbstractContextManager[None]:
+    """What the task engine calls around a tagged task run: the pool for ``tag:energyplus``."""
+    if names == [LIMIT] and options.get("occupy", 1) == 1:
+        return lease_pool().slot(holder)
+    return _prefect_concurrency(names=names, holder=holder, **options)
+
+
+def pool_energyplus_slots() -> None:
+    """Make the task engine take ``energyplus`` slots from the pool (once per process)."""
+    vars(prefect.task_engine)["_concurrency"] = _task_concurrency
