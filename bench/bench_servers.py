@@ -334,7 +334,6 @@ def rounds(
     trace = Path(os.environ["EPBATCH_TRACE"])
     results: dict[str, list[Trace]] = {name: [] for name in contenders}
     others = [name for name in contenders if name != "alone"]
-    print(HEADER, flush=True)
     for r in range(1, args.rounds + 1):
         work = root / f"round-{r}"
         work.mkdir()
@@ -345,6 +344,8 @@ def rounds(
             study = w2_study(work, args.models, shoebox, args.slots)
         plan = plan_batch(study, Settings(output_dir=work / "plan", energyplus=wrapper))
         variants = list(plan.variants)  # every IDF written now
+        if r == 1:
+            print(f"{len(variants)} variants per run\n{HEADER}", flush=True)
         shift = (r - 1) % max(1, len(others))
         for name in ["alone", *others[shift:], *others[:shift]]:
             run = plan_run(name, work, study, variants, wrapper)
