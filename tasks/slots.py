@@ -15,7 +15,7 @@ tag keeps Prefect's own behaviour.
 import threading
 import time
 from collections.abc import Callable, Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, ExitStack, contextmanager
 from typing import Any
 from uuid import UUID
 
@@ -151,13 +151,20 @@ _prefect_concurrency: Callable[..., AbstractContextManager[None]] = vars(prefect
 ]
 
 
+@contextmanager
 def _task_concurrency(
     names: list[str], holder: ConcurrencyLeaseHolder | None = None, **options: Any
-) -> AbstractContextManager[None]:
-    """What the task engine calls around a tagged task run: the pool for ``tag:energyplus``."""
-    if names == [LIMIT] and options.get("occupy", 1) == 1:
-        return lease_pool().slot(holder)
-    return _prefect_concurrency(names=names, holder=holder, **options)
+) -> Iterator[None]:
+    """What the task engine enters around a tagged task run (one name per tag): the pool for
+    ``tag:energyplus``, Prefect's own acquisition for any other tag."""
+    pooled = LIMIT in names and options.get("occupy", 1) == 1
+    others = [name for name in names if name != LIMIT] if pooled else names
+    with ExitStack() as stack:
+        if pooled:
+            stack.enter_context(lease_pool().slot(holder))
+        if others:
+            stack.enter_context(_prefect_concurrency(names=others, holder=holder, **options))
+        yield
 
 
 def pool_energyplus_slots() -> None:

@@ -1,17 +1,21 @@
 """The ``epbatch`` command as a user runs it: a real process, real engine, real Prefect."""
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import date, datetime
+from datetime import time as dt_time
 from pathlib import Path
 
 import pandas as pd
 import pytest
 
 from tests.conftest import GOLDEN, study_data
+from tests.flows.helpers import max_overlap
 from tests.prefect_server import free_port
 
 pytestmark = [pytest.mark.prefect, pytest.mark.engine]
@@ -200,3 +204,54 @@ def wait_until(condition: Callable[[], object], timeout_s: float) -> bool:
             return True
         time.sleep(0.2)
     return bool(condition())
+
+
+def test_a_cold_run_simulates_while_its_server_boots(engine, models, write_study, tmp_path):
+    """No server, a new PREFECT_HOME (a first run): engines start before the flow does, each
+    variant is simulated once (its task run takes the head start's result), never more than
+    the slots at once, and every variant's task run and row exist."""
+    from tests.reliability.test_load import engine_runs, timed_engine
+
+    log = tmp_path / "engines.log"
+    study = write_study(
+        study_data(
+            models=[str(models / "1ZoneUncontrolled.idf")],
+            weather=[GOLDEN],
+            run_period={"start": "01-01", "end": "03-31"},
+            slots=2,
+            construction_sets={f"roof-{i}": roof(1.0 + i) for i in range(6)},
+        )
+    )
+    home = tmp_path / "prefect-home"
+    done = epbatch(
+        "--output-dir",
+        "out",
+        "run",
+        str(study),
+        cwd=tmp_path,
+        home=home,
+        extra_env={"EPBATCH_ENERGYPLUS": str(timed_engine(engine, tmp_path / "engine", log))},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    runs = engine_runs(log)
+    intervals = [(start, end) for start, end, _ in runs.values() if end is not None]
+    assert len(intervals) == len(runs) == 6  # each variant simulated once, by one engine
+    assert max_overlap(intervals) == 2
+    output = done.stdout + done.stderr
+    began = re.search(r"(\d\d:\d\d:\d\d\.\d+) \| INFO .* - Beginning flow run", output)
+    assert began, output[-3000:]
+    flow_start = datetime.combine(date.today(), time_of_day(began.group(1))).timestamp()
+    assert min(start for start, _ in intervals) < flow_start  # the head start
+    with sqlite3.connect(home / "prefect.db") as db:
+        states = db.execute("SELECT state_type FROM task_run WHERE name LIKE '1zone%'").fetchall()
+    assert sorted(states) == [("COMPLETED",)] * 6
+    [csv] = (tmp_path / "out").glob("*/*/results.csv")
+    assert sorted(pd.read_csv(csv)["status"]) == ["succeeded"] * 6
+
+
+def roof(resistance: float) -> dict[str, object]:
+    return {"roof": {"layers": [{"material": "Board", "thermal_resistance": resistance}]}}
+
+
+def time_of_day(text: str) -> dt_time:
+    return datetime.strptime(text, "%H:%M:%S.%f").time()

@@ -67,3 +67,38 @@ def test_a_lease_the_server_lost_is_dropped_not_handed_on(prefect_api, monkeypat
             time.sleep(0.1)
         assert not pool._held
     assert not pool._free and busy_slots() == 0
+
+
+@pytest.mark.engine
+def test_a_batch_takes_each_slot_once_and_hands_it_on(
+    prefect_api, output_dir, fresh_cache, write_study, models, monkeypatch
+):
+    """The task engine's slot acquisition goes through the pool: 6 variants on 2 slots take
+    at most 2 leases from the server, and give them all back when the batch ends."""
+    from flows.batch import run_energyplus_batch
+    from tests.conftest import GOLDEN, study_data
+
+    taken: list[object] = []
+    acquire = LeasePool._acquire
+
+    def counted(pool: LeasePool, holder: object) -> object:
+        taken.append(holder)
+        return acquire(pool, holder)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(LeasePool, "_acquire", counted)
+    sets = {
+        f"roof-{i}": {"roof": {"layers": [{"material": "Board", "thermal_resistance": 1.0 + i}]}}
+        for i in range(6)
+    }
+    study = write_study(
+        study_data(
+            models=[str(models / "1ZoneUncontrolled.idf")],
+            weather=[GOLDEN],
+            run_period="design-days",
+            construction_sets=sets,
+        )
+    )
+    summary = run_energyplus_batch(str(study), slots=SLOTS)
+    assert summary.succeeded == 6
+    assert 1 <= len(taken) <= SLOTS
+    assert busy_slots() == 0
