@@ -23,6 +23,7 @@ import httpx
 import prefect.task_engine
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.objects import ConcurrencyLeaseHolder
+from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL
 
 LIMIT = "tag:energyplus"
@@ -30,6 +31,8 @@ LEASE_S = 60.0  # the server reclaims a lease not renewed for this long (a kille
 RENEW_S = 15.0
 IDLE_S = 1.0  # a pooled lease no task took within this goes back to the server
 MAX_POLL_S = 1.0  # the longest wait between two tries when the limit is full
+INCREMENT = "/v2/concurrency_limits/increment-with-lease"
+LOCKED_RETRY_S = 0.1  # after a 503 from a busy SQLite server
 
 
 class LeasePool:
@@ -42,6 +45,7 @@ class LeasePool:
         self._free: dict[UUID, float] = {}  # lease -> when it was given back
         self._held: set[UUID] = set()
         self._no_limit = False  # the server has no such limit: nothing to hold
+        self._limits: dict[str, bool] = {}  # other tags' limits: whether the server has them
         threading.Thread(target=self._maintain, name="epbatch-slot-leases", daemon=True).start()
 
     @contextmanager
@@ -78,22 +82,17 @@ class LeasePool:
 
     def _acquire(self, holder: ConcurrencyLeaseHolder | None) -> UUID | None:
         while not self._no_limit:
-            try:
-                response = self._client.increment_concurrency_slots_with_lease(
-                    names=[LIMIT],
-                    slots=1,
-                    mode="concurrency",
-                    lease_duration=LEASE_S,
-                    holder=holder,
-                )
-            except httpx.HTTPStatusError as error:
-                if error.response.status_code != 423:  # 423: the limit is full
-                    raise
-                wait = float(error.response.headers.get("Retry-After", MAX_POLL_S))
-                time.sleep(min(wait, MAX_POLL_S))  # the server paces by mean occupancy: poll
+            response = self._increment(holder)
+            if response.status_code == 503:  # SQLite's "database is locked": try again soon
+                time.sleep(LOCKED_RETRY_S)
+                continue
+            if response.status_code == 423:  # the limit is full: poll, whatever Retry-After says
+                wait = float(response.headers.get("Retry-After", MAX_POLL_S))
+                time.sleep(min(wait, MAX_POLL_S))
                 if lease := self._take():  # a task of this process ended meanwhile
                     return lease
                 continue
+            response.raise_for_status()
             body = response.json()
             if not body.get("limits"):
                 self._no_limit = True
@@ -103,6 +102,46 @@ class LeasePool:
                 self._held.add(lease)
             return lease
         return None
+
+    def _increment(self, holder: ConcurrencyLeaseHolder | None) -> httpx.Response:
+        """One acquisition call, its answer as it is: Prefect's client sleeps 2 s after a 503,
+        even with its retries off. Sent by the Prefect client's own HTTP client (the API's
+        address, auth and headers), without its retry loop."""
+        http: httpx.Client = self._client._client
+        body: dict[str, Any] = {
+            "names": [LIMIT],
+            "slots": 1,
+            "mode": "concurrency",
+            "lease_duration": LEASE_S,
+            "holder": holder.model_dump(mode="json") if holder else None,
+        }
+        request = http.build_request(
+            "POST", "/v2/concurrency_limits/increment-with-lease", json=body
+        )
+        response = httpx.Client.send(http, request)
+        if response.status_code == 403:  # e.g. a CSRF token needed: Prefect's client adds it
+            try:
+                return self._client.increment_concurrency_slots_with_lease(
+                    [LIMIT], 1, "concurrency", lease_duration=LEASE_S, holder=holder
+                )
+            except httpx.HTTPStatusError as error:
+                return error.response
+        return response
+
+    def has_limit(self, name: str) -> bool:
+        """Whether the server has the concurrency limit ``name`` (asked once: a read, which
+        SQLite never refuses as locked, unlike the acquisition Prefect would try)."""
+        with self._lock:
+            known = self._limits.get(name)
+        if known is None:
+            try:
+                self._client.read_global_concurrency_limit_by_name(name)
+                known = True
+            except ObjectNotFound:
+                known = False
+            with self._lock:
+                self._limits[name] = known
+        return known
 
     def _maintain(self) -> None:
         """Release idle leases; renew the others every ``RENEW_S``, dropping lost ones."""
@@ -156,9 +195,11 @@ def _task_concurrency(
     names: list[str], holder: ConcurrencyLeaseHolder | None = None, **options: Any
 ) -> Iterator[None]:
     """What the task engine enters around a tagged task run (one name per tag): the pool for
-    ``tag:energyplus``, Prefect's own acquisition for any other tag."""
+    ``tag:energyplus``, Prefect's own acquisition for any other tag that has a limit (the
+    others are asked once per process with a read, not an acquisition per task run)."""
     pooled = LIMIT in names and options.get("occupy", 1) == 1
     others = [name for name in names if name != LIMIT] if pooled else names
+    others = [name for name in others if lease_pool().has_limit(name)]  # e.g. tag:variant
     with ExitStack() as stack:
         if pooled:
             stack.enter_context(lease_pool().slot(holder))
