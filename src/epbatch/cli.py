@@ -12,7 +12,7 @@ import shutil
 import sys
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -101,19 +101,26 @@ def _check(study_file: Path) -> str | None:
     """Fail fast on the study file and the files it names, before any flow run starts,
     with every problem at once.
 
-    Once the study file itself is valid, Prefect (~1.2 s to import) loads in a thread and the
-    run's temporary server (if it needs one) starts, while the models are checked.
+    Once the study file itself is valid, Prefect (~1.2 s to import) loads in a thread while
+    the models are checked, or, for a run that needs its own temporary server, that server
+    starts (Prefect then loads once the head start runs).
     """
     checked = read_study(study_file)
     api = None
     if checked.study is not None:
         api = _prepare_prefect()
-        threading.Thread(target=import_module, args=("flows.batch",), daemon=True).start()
         if TEMPORARY is not None:  # it boots on the other core while the models are checked
             TEMPORARY.start()
+        else:  # a cold run loads Prefect once its head start runs (the GIL would delay it)
+            _load_prefect_meanwhile()
     settings = get_settings()
     check_inputs(checked, find_engine(settings.energyplus), settings.cache_dir)
     return api
+
+
+def _load_prefect_meanwhile() -> None:
+    """Import Prefect and the flow (~1.2 s) in a thread while other work goes on."""
+    threading.Thread(target=import_module, args=("flows.batch",), daemon=True).start()
 
 
 def _head_start(study_file: Path, slots: int | None, runner: RunnerName | None) -> Path:
@@ -385,6 +392,7 @@ def main(argv: list[str] | None = None) -> int:
         api = _check(study_file)
         if TEMPORARY is not None:
             head_started = _head_start(study_file, args.slots, args.runner)
+            _load_prefect_meanwhile()
         return _run(study_file, args.slots, args.runner, api)
     except (StudyError, EngineNotFoundError) as error:
         print(f"epbatch: invalid input:\n{error}", file=sys.stderr)
@@ -395,6 +403,9 @@ def main(argv: list[str] | None = None) -> int:
 
             head_start.abandon()
             shutil.rmtree(head_started, ignore_errors=True)
+            for parent in (head_started.parent, head_started.parent.parent):
+                with suppress(OSError):  # the study's and the output folder, if now empty
+                    parent.rmdir()
         print(f"epbatch: {error}", file=sys.stderr)
         return 4
     finally:

@@ -20,7 +20,7 @@ class ModelError(ValueError):
     """A model that eppy cannot read or that lacks what a study needs."""
 
 
-def _use_idd(idd: Path) -> None:
+def use_idd(idd: Path) -> None:
     """eppy keeps one IDD per process; load it once (from the cache when there)."""
     with _idd_lock:
         if IDF.getiddname() is None:
@@ -31,7 +31,7 @@ def _use_idd(idd: Path) -> None:
 
 def load_model(path: Path, idd: Path) -> Any:
     """Parse ``path`` with eppy against the engine's IDD."""
-    _use_idd(idd)
+    use_idd(idd)
     try:
         text = path.read_text(encoding="latin-1")
         return IDF(io.StringIO(text))
