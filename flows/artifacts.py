@@ -23,7 +23,7 @@ from epbatch.variants import slug
 
 REFRESH_S = 3.0  # elapsed time, running times and the ETA move on between changes
 SETTLE_S = 0.5  # after a change: a slot's next engine starts ~0.1-0.2 s after one ends
-MIN_GAP_S = 1.0  # at most one update (2 API calls) per second, whatever the batch does
+MIN_GAP_S = 2.0  # at most one update (2 API calls) per 2 s, whatever the batch does
 
 
 def _server_slots(client: SyncPrefectClient) -> str | None:

@@ -87,6 +87,6 @@ def outcome_line(result: VariantResult) -> str:
     return (
         f"{result.variant_id} succeeded in {result.runtime_s:.1f} s: site energy "
         f"{_gj(result.site_energy_gj)}, EUI {eui}, heating {_gj(result.heating_gj)}, "
-        f"cooling {_gj(result.cooling_gj)}; {result.warnings} warnings, "
-        f"{result.severe_errors} severe"
+        f"cooling {_gj(result.cooling_gj)}; warnings {result.warnings}, "
+        f"severe {result.severe_errors}"
     )

@@ -133,7 +133,7 @@ def test_a_variants_log_line_names_its_key_results_or_its_failure():
     )  # fmt: skip
     assert outcome_line(ok) == (
         "m__a__w succeeded in 2.0 s: site energy 48.05 GJ, EUI 512.3 MJ/m2, heating 24.39 GJ, "
-        "cooling 3.00 GJ; 2 warnings, 0 severe"
+        "cooling 3.00 GJ; warnings 2, severe 0"
     )
     bad = VariantResult("b", "m__b__w", "m", "w", "b", "failed", 0.4, exit_code=1, error="boom")
     assert outcome_line(bad) == "m__b__w failed after 0.4 s, exit code 1: boom"
