@@ -98,21 +98,22 @@ class BatchProgress:
             self.publish()
 
     def snapshot(self) -> dict[str, Any]:
+        """The counts at one instant (the UI's timer thread takes them while engines run)."""
         with _lock:
             data = asdict(self)
+            eta = self.eta_s
+            data |= {"done": self.done, "queued": self.queued}
         data.pop("runtimes")
         data["folder"] = str(self.folder)
         data["engines"] = [
             {"slot": slot, "variant_id": variant_id, "started": started}
             for slot, (variant_id, started) in sorted(data["engines"].items())
         ]
-        eta = self.eta_s
+        now = time.time()
         data |= {
-            "done": self.done,
-            "queued": self.queued,
             "eta_s": None if eta is None else round(eta, 1),
-            "elapsed_s": round(time.time() - self.started, 1),
-            "updated": time.time(),
+            "elapsed_s": round(now - self.started, 1),
+            "updated": now,
         }
         return data
 
