@@ -82,7 +82,10 @@ def test_failed_variants_fail_the_flow_run_which_is_named_after_the_batch(
             construction_sets={"baseline": {}, "walls": {"exterior_wall": INSULATED_WALL}},
         )
     )
-    done = epbatch("--output-dir", "out", "run", str(study), cwd=tmp_path, api_url=prefect_api)
+    fresh = {"PREFECT_LOCAL_STORAGE_PATH": str(tmp_path / "results")}  # nothing from the cache
+    done = epbatch(
+        "--output-dir", "out", "run", str(study), cwd=tmp_path, api_url=prefect_api, extra_env=fresh
+    )
     assert done.returncode == 1, done.stderr[-3000:]
     assert "2 of 4 variants succeeded, 2 failed" in done.stdout
     assert done.stdout.count("broken__") == 2  # the table, failed rows included
