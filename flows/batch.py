@@ -268,8 +268,6 @@ def batch_summary(state: State[Any]) -> BatchSummary:
     result = state.result(raise_on_failure=False)
     if isinstance(result, BaseException):
         raise result
-    if isinstance(result, State):  # the flow returned its failing state: read its summary
-        result = result.result(raise_on_failure=False)
     assert isinstance(result, BatchSummary), result
     return result
 
