@@ -43,10 +43,10 @@ def study(folder: Path, model: Path, n: int, slots: int) -> Path:
 def one_batch(study_file: Path, work: Path) -> None:
     """Run in a fresh process so each size's peak memory is its own."""
     os.environ["EPBATCH_OUTPUT_DIR"] = str(work / "runs")
-    from flows.batch import run_energyplus_batch
+    from flows.batch import run_batch
 
     start = time.perf_counter()
-    summary = run_energyplus_batch(str(study_file))
+    summary = run_batch(str(study_file))
     wall = time.perf_counter() - start
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     kept = sum(p.stat().st_size for p in summary.folder.rglob("*") if p.is_file()) / 2**20

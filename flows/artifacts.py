@@ -1,61 +1,115 @@
-"""Batch progress in the Prefect UI: a progress artifact, a status table, the final results."""
+"""Batch progress in the Prefect UI: one progress artifact, updated in place, and the results.
 
+The progress artifact (its percentage, and a description with the counts, the ETA and each
+slot's variant) is created when the flow starts, then updated by id, never created again: on a
+timer (``REFRESH_S``), and soon after each change (a variant ends, an engine starts), so that
+the next engine of a slot is counted before the snapshot is sent.
+"""
+
+import contextlib
+import threading
 import time
 from uuid import UUID
 
-from prefect.artifacts import (
-    create_markdown_artifact,
-    create_progress_artifact,
-    create_table_artifact,
-    update_progress_artifact,
-)
-from prefect.client.orchestration import get_client
+from prefect.artifacts import create_progress_artifact, create_table_artifact
+from prefect.client.orchestration import SyncPrefectClient, get_client
+from prefect.client.schemas.actions import ArtifactUpdate
+from prefect.context import FlowRunContext
 from prefect.exceptions import ObjectNotFound
 
-from epbatch.progress import BatchProgress, status_lines
-from epbatch.results import VariantResult
+from epbatch.progress import BatchProgress, progress_markdown, subscribe
+from epbatch.results import VariantResult, table_rows
 from epbatch.variants import slug
 
-UPDATE_EVERY_S = 5.0  # 3 API calls per update
+REFRESH_S = 3.0  # elapsed time, running times and the ETA move on between changes
+SETTLE_S = 0.5  # after a change: a slot's next engine starts ~0.1-0.2 s after one ends
+MIN_GAP_S = 2.0  # at most one update (2 API calls) per 2 s, whatever the batch does
 
 
-def _server_slots() -> str:
+def _server_slots(client: SyncPrefectClient) -> str | None:
     """Busy ``energyplus`` slots across every run on the server."""
     try:
-        with get_client(sync_client=True) as client:
-            limit = client.read_global_concurrency_limit_by_name("tag:energyplus")
+        limit = client.read_global_concurrency_limit_by_name("tag:energyplus")
     except ObjectNotFound:
         return "no `energyplus` concurrency limit on this server"
-    return f"`energyplus` slots in use on the server: {limit.active_slots} of {limit.limit}"
+    except Exception:  # the server is away for a moment: say nothing rather than fail
+        return None
+    return (
+        f"`energyplus` slots in use on the server (every batch): "
+        f"{limit.active_slots} of {limit.limit}"
+    )
 
 
 class UiProgress:
-    """Mirrors a ``BatchProgress`` into artifacts, throttled to ``UPDATE_EVERY_S``."""
+    """Mirrors a ``BatchProgress`` into one progress artifact of the current flow run."""
 
-    def __init__(self, progress: BatchProgress) -> None:
+    def __init__(self, progress: BatchProgress, flow_run_name: str | None = None) -> None:
+        """Creates the artifact now; ``flow_run_name`` replaces Prefect's random name
+        ("foamy-wallaby") from the timer's thread, not before the first engine starts."""
         self.progress = progress
+        self.flow_run_name = flow_run_name
+        context = FlowRunContext.get()  # contexts do not follow the timer into its thread
+        self.flow_run_id = context.flow_run.id if context and context.flow_run else None
         self.key = slug(progress.batch_id)
         artifact_id = create_progress_artifact(
-            0.0, key=f"{self.key}-progress", description=f"variants done, batch {progress.batch_id}"
+            0.0, key=f"{self.key}-progress", description=progress_markdown(progress.snapshot())
         )
         assert isinstance(artifact_id, UUID)  # the sync API, called outside an event loop
         self.artifact_id = artifact_id
-        self.last = 0.0
+        self._client = get_client(sync_client=True)
+        self._client.__enter__()
+        self._changed = threading.Event()
+        self._stop = threading.Event()
+        self._unsubscribe = subscribe(self._on_publish)
+        self._thread = threading.Thread(target=self._refresh, name="epbatch-ui", daemon=True)
+        self._thread.start()
 
-    def update(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self.last < UPDATE_EVERY_S:
-            return
-        self.last = now
+    def _on_publish(self, progress: BatchProgress) -> None:
+        if progress is self.progress:
+            self._changed.set()
+
+    def _name_flow_run(self) -> None:
+        if self.flow_run_name and self.flow_run_id:
+            with contextlib.suppress(Exception):  # a failed call leaves the random name
+                self._client.update_flow_run(self.flow_run_id, name=self.flow_run_name)
+
+    def _refresh(self) -> None:
+        self._name_flow_run()
+        last = 0.0
+        while not self._stop.is_set():
+            if self._changed.wait(REFRESH_S):
+                self._stop.wait(max(SETTLE_S, MIN_GAP_S - (time.monotonic() - last)))
+            if self._stop.is_set():
+                return
+            self._changed.clear()
+            last = time.monotonic()
+            self.update()
+
+    def update(self) -> None:
+        """Send the current snapshot; a failed call is left to the next one."""
         snapshot = self.progress.snapshot()
-        update_progress_artifact(self.artifact_id, 100.0 * snapshot["done"] / snapshot["total"])
-        lines = [*status_lines(snapshot), _server_slots()]
-        create_markdown_artifact(
-            "\n\n".join(lines), key=f"{self.key}-status", description="batch status"
-        )
+        markdown = progress_markdown(snapshot, _server_slots(self._client))
+        percent = 100.0 * snapshot["done"] / snapshot["total"] if snapshot["total"] else 100.0
+        with contextlib.suppress(Exception):  # the UI lags behind; the batch goes on
+            self._client.update_artifact(
+                self.artifact_id, ArtifactUpdate(data=percent, description=markdown)
+            )
+
+    def close(self) -> None:
+        """Stop the timer and send the last snapshot (once; the batch may have raised)."""
+        if self._stop.is_set():
+            return
+        self._unsubscribe()
+        self._stop.set()
+        self._thread.join()
+        self.update()
+        self._client.__exit__(None, None, None)
 
     def finish(self, results: list[VariantResult]) -> None:
-        self.update(force=True)
+        """The last progress update and the results table."""
+        self.close()
         create_table_artifact(
-            [r.row() for r in results], key=f"{self.key}-results", description="results"
+            table_rows(results),
+            key=f"{self.key}-results",
+            description=f"results of batch `{self.progress.batch_id}`",
         )

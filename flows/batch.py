@@ -8,13 +8,22 @@ from importlib import import_module
 from typing import Any
 
 from prefect import Task, flow, get_run_logger
+from prefect.client.schemas.objects import State
 from prefect.futures import PrefectFuture, as_completed
 from prefect.results import ResultStore, get_result_store
 from prefect.settings import PREFECT_API_URL
+from prefect.states import Failed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
 from epbatch import head_start
-from epbatch.batch import BatchPlan, BatchSummary, plan_batch, take_plan
+from epbatch.batch import (
+    BatchPlan,
+    BatchSummary,
+    failure_message,
+    flow_run_name,
+    plan_batch,
+    take_plan,
+)
 from epbatch.budget import FailureBudget
 from epbatch.demo import study_path
 from epbatch.progress import BatchProgress, tracked
@@ -168,13 +177,12 @@ def _run_variants(
     pool: TaskRunner[Any],
     plan: BatchPlan,
     progress: BatchProgress,
-    ui: UiProgress,
     logger: logging.Logger | logging.LoggerAdapter[logging.Logger],
 ) -> dict[str, VariantResult]:
     """Every variant's record, as each ends; none is lost to a vanished cache or a lost API.
 
     Once the failure budget stops the batch, the variants not submitted yet are ``skipped``;
-    those in flight end normally.
+    those in flight end normally. Each end is published by ``progress`` (the UI follows it).
     """
     budget = FailureBudget(len(plan.variants), plan.study.failure_budget)
     runs = _Submissions(pool, plan)
@@ -198,7 +206,6 @@ def _run_variants(
         elif not stopped:
             stopped = True
             by_id |= {r.variant_id: r for r in _skip_unsubmitted(plan, reason, progress, logger)}
-        ui.update()
     return by_id
 
 
@@ -208,13 +215,16 @@ def run_energyplus_batch(
     slots: int | None = None,
     runner: RunnerName | None = None,
     dask_address: str | None = None,
-) -> BatchSummary:
+) -> BatchSummary | State[BatchSummary]:
     """Run every variant of the study file ``study`` (``demo``: the demo study), ``slots``
     EnergyPlus processes at a time.
 
     ``slots`` and ``runner`` (local or docker) override the study file's. ``dask_address``
     (default ``EPBATCH_DASK_ADDRESS``) sends the simulations to that Dask scheduler's workers
     instead of this process's threads; the ``energyplus`` limit still caps them.
+
+    Ends ``Completed`` when every variant succeeded, else ``Failed`` ("2 of 6 variants
+    failed; results stored") with the summary as its result: every row is stored either way.
     """
     logger = get_run_logger()
     settings = get_settings()
@@ -231,17 +241,39 @@ def run_energyplus_batch(
     for note in plan.notes:
         logger.warning("%s", note)
     progress = BatchProgress(plan.batch_id, len(plan.variants), plan.slots, plan.folder)
-    ui = UiProgress(progress)
+    ui = UiProgress(progress, flow_run_name(plan.study.name, plan.batch_id))
     try:
         with (
             tracked(progress),
             _task_runner(plan.slots, dask_address or settings.dask_address) as pool,
         ):
-            by_id = _run_variants(pool, plan, progress, ui, logger)  # inside: leaving cancels runs
+            by_id = _run_variants(pool, plan, progress, logger)  # inside: leaving cancels runs
     finally:
         lease_pool().release_idle()  # the slots this batch's variants handed on, now
+        ui.close()
     results = [by_id[name.variant_id] for name in plan.variants.names]
     ui.finish(results)
     summary = aggregate_batch_results(plan, results, settings.resolved_database_url)
     logger.info("%s", summary)
-    return summary
+    message = failure_message(summary)
+    if message is None:
+        return summary
+    return Failed(message=message, data=summary)  # lists, dashboards, automations see it
+
+
+def batch_summary(state: State[Any]) -> BatchSummary:
+    """The summary a finished flow run of ``run_energyplus_batch`` returned, ``Completed`` or
+    ``Failed`` because variants failed; raises what the flow raised (invalid input,
+    ``StorageError``)."""
+    result = state.result(raise_on_failure=False)
+    if isinstance(result, BaseException):
+        raise result
+    assert isinstance(result, BatchSummary), result
+    return result
+
+
+def run_batch(
+    study: str, slots: int | None = None, runner: RunnerName | None = None
+) -> BatchSummary:
+    """Run the flow; its summary, also when the flow run ended ``Failed`` (``batch_summary``)."""
+    return batch_summary(run_energyplus_batch(study, slots, runner, return_state=True))

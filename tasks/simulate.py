@@ -2,12 +2,12 @@
 
 from typing import Any
 
-from prefect import Task, task
+from prefect import Task, get_run_logger, task
 from prefect.client.schemas.objects import State, TaskRun
 
 from epbatch import head_start
 from epbatch.progress import engine_running
-from epbatch.results import VariantResult
+from epbatch.results import VariantResult, outcome_line
 from epbatch.simulate import RunOptions, VariantFailed, simulate_variant
 from epbatch.variants import Variant
 from tasks.slots import pool_energyplus_slots
@@ -44,10 +44,13 @@ VARIANT_TAG = "variant"  # every variant's task run, simulated or cached
 )
 def run_single_variant(variant: Variant, options: RunOptions) -> VariantResult:
     """Simulate one variant; a failed simulation raises ``VariantFailed`` carrying its record."""
-    with engine_running(options.batch_id):
+    with engine_running(options.batch_id, variant.variant_id):
         result = head_start.claim(variant) or simulate_variant(variant, options)
+    logger = get_run_logger()
     if result.status == "failed":
+        logger.error("%s", outcome_line(result))
         raise VariantFailed(result)
+    logger.info("%s", outcome_line(result))
     return result
 
 

@@ -173,3 +173,20 @@ def batch_info(plan: BatchPlan, finished_at: datetime | None = None) -> BatchInf
         finished_at.isoformat() if finished_at else None,
         list(plan.notes),
     )
+
+
+def failure_message(summary: BatchSummary) -> str | None:
+    """What a batch's failing final state says ("2 of 6 variants failed; results stored");
+    ``None`` when every variant succeeded."""
+    if summary.failed == summary.skipped == 0:
+        return None
+    parts = [f"{summary.failed} of {summary.total} variants failed"]
+    if summary.skipped:
+        parts.append(f"{summary.skipped} skipped ({summary.stop_reason})")
+    return f"{', '.join(parts)}; results stored"
+
+
+def flow_run_name(study_name: str, batch_id: str) -> str:
+    """The batch's flow run name in the Prefect UI: its id, which starts with the study's name
+    (its slug), else both."""
+    return batch_id if batch_id.startswith(f"{study_name}-") else f"{study_name}: {batch_id}"

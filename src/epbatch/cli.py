@@ -246,13 +246,13 @@ def _find_server() -> str | None:
 
 def _run(study_file: Path, slots: int | None, runner: RunnerName | None, api: str | None) -> int:
     from epbatch.batch import BATCH_FILE, BatchInfo, StorageError
-    from flows.batch import run_energyplus_batch  # Prefect loads only when a batch runs
+    from flows.batch import run_batch  # Prefect loads only when a batch runs
 
     _wait_for_server(api)
     FLOW_STARTED.set()
     try:
         with _progress_bar(), _without_flow_heartbeats():
-            summary = run_energyplus_batch(str(study_file), slots, runner)
+            summary = run_batch(str(study_file), slots, runner)
     except StorageError as error:  # the results tables are on disk; only the database failed
         print(f"epbatch: {error}", file=sys.stderr)
         return 3

@@ -40,6 +40,8 @@ class BatchProgress:
     stopped: str | None = None  # why the batch stopped submitting (the failure budget)
     started: float = field(default_factory=time.time)
     runtimes: list[float] = field(default_factory=list, repr=False)
+    # slot number (1..slots) -> (variant id, when its engine started, epoch s): the engines now
+    engines: dict[int, tuple[str, float]] = field(default_factory=dict, repr=False)
 
     @property
     def done(self) -> int:
@@ -80,17 +82,38 @@ class BatchProgress:
         elif result.runtime_s > 0:
             self.runtimes.append(result.runtime_s)
 
+    def engine_started(self, variant_id: str) -> int:
+        """Count a running engine in the lowest free slot number; returns that number."""
+        with _lock:
+            slot = next(n for n in range(1, len(self.engines) + 2) if n not in self.engines)
+            self.engines[slot] = (variant_id, time.time())
+            self.running += 1
+            self.publish()
+        return slot
+
+    def engine_ended(self, slot: int) -> None:
+        with _lock:
+            self.engines.pop(slot, None)
+            self.running -= 1
+            self.publish()
+
     def snapshot(self) -> dict[str, Any]:
-        data = asdict(self)
+        """The counts at one instant (the UI's timer thread takes them while engines run)."""
+        with _lock:
+            data = asdict(self)
+            eta = self.eta_s
+            data |= {"done": self.done, "queued": self.queued}
         data.pop("runtimes")
         data["folder"] = str(self.folder)
-        eta = self.eta_s
+        data["engines"] = [
+            {"slot": slot, "variant_id": variant_id, "started": started}
+            for slot, (variant_id, started) in sorted(data["engines"].items())
+        ]
+        now = time.time()
         data |= {
-            "done": self.done,
-            "queued": self.queued,
             "eta_s": None if eta is None else round(eta, 1),
-            "elapsed_s": round(time.time() - self.started, 1),
-            "updated": time.time(),
+            "elapsed_s": round(now - self.started, 1),
+            "updated": now,
         }
         return data
 
@@ -116,21 +139,18 @@ def tracked(progress: BatchProgress) -> Iterator[BatchProgress]:
 
 
 @contextmanager
-def engine_running(batch_id: str) -> Iterator[None]:
-    """Count one running engine for the batch (a no-op where the batch is not tracked)."""
+def engine_running(batch_id: str, variant_id: str = "") -> Iterator[None]:
+    """Count one running engine for the batch, in a slot of its own while the block runs
+    (a no-op where the batch is not tracked)."""
     progress = _tracked.get(batch_id)
     if progress is None:
         yield
         return
-    with _lock:
-        progress.running += 1
-        progress.publish()
+    slot = progress.engine_started(variant_id)
     try:
         yield
     finally:
-        with _lock:
-            progress.running -= 1
-            progress.publish()
+        progress.engine_ended(slot)
 
 
 def status_lines(data: dict[str, Any]) -> list[str]:
@@ -154,3 +174,51 @@ def read_progress(output_dir: Path, batch_id: str | None = None) -> dict[str, An
         return None
     data: dict[str, Any] = json.loads(files[-1].read_text(encoding="utf-8"))
     return data
+
+
+def _duration(seconds: float) -> str:
+    """``42 s``, ``3 min 05 s``, ``2 h 07 min``."""
+    seconds = max(0, round(seconds))
+    if seconds < 60:
+        return f"{seconds} s"
+    if seconds < 3600:
+        return f"{seconds // 60} min {seconds % 60:02d} s"
+    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
+
+
+def _clock(epoch_s: float) -> str:
+    return time.strftime("%H:%M:%S UTC", time.gmtime(epoch_s))
+
+
+def progress_markdown(data: dict[str, Any], server_slots: str | None = None) -> str:
+    """A snapshot as the Prefect UI's progress card shows it: the counts, the ETA as a time of
+    day, each slot's variant and for how long it has run, the server's busy slots."""
+    now = data["updated"]
+    percent = 100 * data["done"] / data["total"] if data["total"] else 100.0
+    if data["done"] == data["total"]:
+        eta = f"finished {_clock(now)}"
+    elif data["eta_s"] is None:
+        eta = "ETA unknown until a first variant ends"
+    else:
+        eta = f"ETA {_clock(now + data['eta_s'])} (in {_duration(data['eta_s'])})"
+    skipped = f" · skipped {data['skipped']}" if data.get("skipped") else ""
+    engines = {e["slot"]: e for e in data.get("engines", [])}
+    rows = [
+        f"| {n} | `{engines[n]['variant_id']}` | {_duration(now - engines[n]['started'])} |"
+        if n in engines
+        else f"| {n} | idle | |"
+        for n in range(1, max([data["slots"], *engines]) + 1)
+    ]
+    lines = [
+        f"**{data['done']} of {data['total']} variants done ({percent:.0f} %)** "
+        f"· batch `{data['batch_id']}`",
+        f"succeeded {data['succeeded']} (cached {data['cached']}) · failed {data['failed']} "
+        f"· running {data['running']} · queued {data['queued']}{skipped}",
+        f"{eta} · elapsed {_duration(data['elapsed_s'])} · updated {_clock(now)}",
+        "\n".join(["| slot | variant | running for |", "|---:|---|---:|", *rows]),
+    ]
+    if data.get("stopped"):
+        lines.append(f"**{data['stopped']}**")
+    if server_slots:
+        lines.append(server_slots)
+    return "\n\n".join(lines)

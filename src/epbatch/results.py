@@ -37,3 +37,56 @@ class VariantResult:
 
 
 RESULT_COLUMNS = [f.name for f in fields(VariantResult) if f.metadata.get("column", True)]
+
+# The results table in the Prefect UI: these first, always; then the other columns whose value
+# differs between rows (a batch_id, a single model or weather, is the same on every row).
+LEADING_COLUMNS = [
+    "variant_id",
+    "status",
+    "eui_mj_m2",
+    "site_energy_gj",
+    "heating_gj",
+    "cooling_gj",
+    "error",
+]
+TABLE_ERROR_CHARS = 160
+
+
+def _cell(value: Any) -> Any:
+    if isinstance(value, float):
+        return round(value, 2)
+    if isinstance(value, str) and len(value) > TABLE_ERROR_CHARS:
+        return value[: TABLE_ERROR_CHARS - 1] + "…"
+    return value
+
+
+def table_rows(results: list[VariantResult]) -> list[dict[str, Any]]:
+    """The rows of the UI's results table: the leading columns, then the varying ones."""
+    rows = [r.row() for r in results]
+    varying = [
+        c
+        for c in RESULT_COLUMNS
+        if c not in LEADING_COLUMNS and len({repr(row[c]) for row in rows}) > 1
+    ]
+    return [{c: _cell(row[c]) for c in LEADING_COLUMNS + varying} for row in rows]
+
+
+def _gj(value: float | None) -> str:
+    return "n/a" if value is None else f"{value:.2f} GJ"
+
+
+def outcome_line(result: VariantResult) -> str:
+    """One line with a variant's key results, or why it failed, for its task run's log."""
+    if result.status != "succeeded":
+        exit_code = "" if result.exit_code is None else f", exit code {result.exit_code}"
+        return (
+            f"{result.variant_id} {result.status} after {result.runtime_s:.1f} s{exit_code}: "
+            f"{result.error or 'no message'}"
+        )
+    eui = "n/a" if result.eui_mj_m2 is None else f"{result.eui_mj_m2:.1f} MJ/m2"
+    return (
+        f"{result.variant_id} succeeded in {result.runtime_s:.1f} s: site energy "
+        f"{_gj(result.site_energy_gj)}, EUI {eui}, heating {_gj(result.heating_gj)}, "
+        f"cooling {_gj(result.cooling_gj)}; warnings {result.warnings}, "
+        f"severe {result.severe_errors}"
+    )

@@ -48,6 +48,8 @@ RECORDER_ENV = {
 SERVER_ENV = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
+    # no upgrade prompts or marketing banners in the UI (a setting of the pinned Prefect 3.8)
+    "PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT": "false",
     "PREFECT_SERVER_TASKS_TAG_CONCURRENCY_SLOT_WAIT_SECONDS": str(TAG_SLOT_WAIT_S),
     "PREFECT_SERVER_CONCURRENCY_LEASE_STORAGE": LEASE_STORAGE,
     **RECORDER_ENV,
@@ -97,6 +99,11 @@ def csrf_off(api: str) -> bool:
 
 def profile_api_url() -> str | None:
     """PREFECT_API_URL of the active Prefect profile (``profiles.toml``), read without Prefect."""
+    return profile_setting("PREFECT_API_URL")
+
+
+def profile_setting(key: str) -> str | None:
+    """Setting ``key`` of the active Prefect profile (``profiles.toml``), read without Prefect."""
     home = Path(os.environ.get("PREFECT_HOME", "~/.prefect")).expanduser()
     path = Path(os.environ.get("PREFECT_PROFILES_PATH", home / "profiles.toml")).expanduser()
     try:
@@ -104,12 +111,32 @@ def profile_api_url() -> str | None:
     except (OSError, tomllib.TOMLDecodeError):
         return None
     name = os.environ.get("PREFECT_PROFILE") or data.get("active", "ephemeral")
-    url = data.get("profiles", {}).get(name, {}).get("PREFECT_API_URL")
-    return url if isinstance(url, str) else None
+    value = data.get("profiles", {}).get(name, {}).get(key)
+    return value if isinstance(value, str) else None
 
 
 def api_url(host: str, port: int) -> str:
     return f"http://{host}:{port}/api"
+
+
+UI_API_SETTINGS = ("PREFECT_UI_API_URL", "PREFECT_SERVER_UI_API_URL")
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")  # noqa: S104 - names, not a bind
+
+
+def ui_env(host: str, port: int) -> dict[str, str]:
+    """Where the UI's pages send their API requests: the host and port the server listens on.
+
+    Prefect builds that address from its default port, whatever ``--port`` says, so every page
+    of a server on another port said "Can't connect to Server API". A wildcard bind gets the
+    loopback address (a browser on another machine needs ``PREFECT_UI_API_URL`` set to a name
+    it can reach); the user's own setting (environment or Prefect profile) wins.
+    """
+    if any(os.environ.get(key) or profile_setting(key) for key in UI_API_SETTINGS):
+        return {}
+    reachable = "127.0.0.1" if host in WILDCARD_HOSTS else host
+    if ":" in reachable and not reachable.startswith("["):
+        reachable = f"[{reachable}]"  # an IPv6 literal in a URL
+    return {"PREFECT_UI_API_URL": api_url(reachable, port)}
 
 
 def start_server(
@@ -121,7 +148,8 @@ def start_server(
     parent dies (``setpriv --pdeathsig``, where util-linux has it), so even a ``kill -9`` of
     the run leaves no server.
     """
-    env = SERVER_ENV | (extra_env or {}) | dict(os.environ)  # the caller's environment wins
+    # the caller's environment wins
+    env = SERVER_ENV | ui_env(host, port) | (extra_env or {}) | dict(os.environ)
     env.pop("PREFECT_API_URL", None)
     setpriv = shutil.which("setpriv") if log else None
     watchdog = [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []

@@ -11,7 +11,7 @@ from sqlalchemy import create_engine, text
 
 from epbatch.study import StudyError
 from epbatch.variants import slug
-from flows.batch import run_energyplus_batch
+from flows.batch import batch_summary, run_energyplus_batch
 from tests.conftest import GOLDEN, study_data
 from tests.flows.helpers import max_overlap, run_intervals, task_runs
 
@@ -50,8 +50,9 @@ def test_batch_stores_every_variant_even_when_one_fails(
         )
     )
     state = run_energyplus_batch(str(study), slots=2, return_state=True)
-    summary = state.result()
+    summary = batch_summary(state)
     assert (summary.total, summary.succeeded, summary.failed) == (4, 2, 2)
+    assert state.is_failed() and state.message == "2 of 4 variants failed; results stored"
 
     frame = pd.read_parquet(summary.folder / "results.parquet").set_index("variant_id")
     assert len(frame) == 4 and len(pd.read_csv(summary.folder / "results.csv")) == 4
@@ -80,8 +81,9 @@ def test_batch_stores_every_variant_even_when_one_fails(
     assert 1 <= max_overlap(run_intervals(runs)) <= 2  # slots bound it
 
     artifacts = read_artifacts(f"{slug(summary.batch_id)}-")
-    assert artifacts[f"{slug(summary.batch_id)}-progress"].data == 100.0
-    assert "4 of 4 variants done" in str(artifacts[f"{slug(summary.batch_id)}-status"].data)
+    progress = artifacts[f"{slug(summary.batch_id)}-progress"]
+    assert progress.data == 100.0 and "4 of 4 variants done" in str(progress.description)
+    assert f"{slug(summary.batch_id)}-status" not in artifacts  # one progress view, not two
     table = artifacts[f"{slug(summary.batch_id)}-results"].data
     assert isinstance(table, str) and len(json.loads(table)) == 4
 

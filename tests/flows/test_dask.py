@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
-from flows.batch import run_energyplus_batch
+from flows.batch import batch_summary, run_batch, run_energyplus_batch
 from tests.conftest import GOLDEN, INSULATED_WALL, TRIPLE_GLAZING, study_data
 from tests.flows.conftest import SLOTS
 from tests.flows.helpers import max_overlap, run_intervals, task_runs
@@ -102,10 +102,10 @@ def test_dask_results_match_the_local_run_and_the_limit_holds(
         )
     )
     with temporary_settings({PREFECT_LOCAL_STORAGE_PATH: tmp_path / "local"}):
-        local = run_energyplus_batch(study, slots=2)
+        local = run_batch(study, slots=2)
     with temporary_settings({PREFECT_LOCAL_STORAGE_PATH: tmp_path / "dask"}):
         state = run_energyplus_batch(study, dask_address=dask_address, return_state=True)
-    on_dask = state.result()
+    on_dask = batch_summary(state)
     assert on_dask.succeeded == 4
     runs = task_runs(state.state_details.flow_run_id)
     assert max_overlap(run_intervals(runs)) <= SLOTS  # 4 Dask threads, yet the limit holds

@@ -16,7 +16,7 @@ from sqlalchemy import create_engine, text
 
 import flows.batch
 from epbatch.progress import PROGRESS_FILE
-from flows.batch import run_energyplus_batch
+from flows.batch import batch_summary, run_energyplus_batch
 from tasks.simulate import VARIANT_TAG
 from tests.conftest import GOLDEN, INSULATED_WALL, TRIPLE_GLAZING, study_data
 from tests.flows.conftest import SLOTS
@@ -77,7 +77,7 @@ def test_engine_killed_mid_run_is_retried_and_succeeds(
     killer = kill_first_engine(str(output_dir), after_s=0.5)
     state = run_energyplus_batch(str(study), return_state=True)
     killer.join()
-    assert state.result().succeeded == 1
+    assert batch_summary(state).succeeded == 1
     [run] = task_runs(state.state_details.flow_run_id)
     assert run.run_count == 2
     names = [s.name for s in state_history(run.id)]
@@ -98,7 +98,7 @@ def test_deterministic_failure_is_not_retried(
         )
     )
     state = run_energyplus_batch(str(study), return_state=True)
-    assert state.result().failed == 1
+    assert batch_summary(state).failed == 1
     [run] = task_runs(state.state_details.flow_run_id)
     assert (run.run_count, run.state_name) == (1, "Failed")
 
@@ -121,7 +121,7 @@ def test_rerun_of_a_finished_study_comes_from_the_cache(
     first = run_energyplus_batch(str(study), return_state=True)
     with held_slots(SLOTS):  # another batch holds every slot: cached variants need none
         second = run_energyplus_batch(str(study), return_state=True)
-    one, two = first.result(), second.result()
+    one, two = batch_summary(first), batch_summary(second)
     assert one.batch_id != two.batch_id and two.succeeded == 3
     reruns = task_runs(second.state_details.flow_run_id, tag=VARIANT_TAG)
     assert Counter((function(r), r.state_name) for r in reruns) == {
@@ -149,7 +149,7 @@ def test_a_cached_result_that_vanished_is_simulated_again(
     # The flow sees a cached result that is gone by the time the task reads it.
     monkeypatch.setattr(flows.batch, "is_cached", lambda store, variant: True)
     state = run_energyplus_batch(str(study), return_state=True)
-    summary = state.result()
+    summary = batch_summary(state)
     assert (summary.succeeded, summary.failed) == (2, 0)
     runs = task_runs(state.state_details.flow_run_id, tag=VARIANT_TAG)
     assert Counter((function(r), r.state_name) for r in runs) == {

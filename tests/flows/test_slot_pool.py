@@ -75,7 +75,7 @@ def test_a_batch_takes_each_slot_once_and_hands_it_on(
 ):
     """The task engine's slot acquisition goes through the pool: 6 variants on 2 slots take
     at most 2 leases from the server, and give them all back when the batch ends."""
-    from flows.batch import run_energyplus_batch
+    from flows.batch import run_batch
     from tests.conftest import GOLDEN, study_data
 
     taken: list[object] = []
@@ -98,7 +98,7 @@ def test_a_batch_takes_each_slot_once_and_hands_it_on(
             construction_sets=sets,
         )
     )
-    summary = run_energyplus_batch(str(study), slots=SLOTS)
+    summary = run_batch(str(study), slots=SLOTS)
     assert summary.succeeded == 6
     assert 1 <= len(taken) <= SLOTS
     assert busy_slots() == 0

@@ -19,7 +19,7 @@ from epbatch.cli import main
 from epbatch.engine import Engine
 from epbatch.settings import Settings, get_settings
 from epbatch.simulate import simulate_variant
-from flows.batch import run_energyplus_batch
+from flows.batch import batch_summary, run_energyplus_batch
 from tests.conftest import GOLDEN, study_data
 from tests.engine.test_simulate import alive
 from tests.flows.helpers import busy_slots, task_runs
@@ -194,7 +194,7 @@ def test_a_file_size_limit_and_a_hang_fail_only_their_variants(
         small_study(construction_sets=roofs("ok", "fault-fsize", "fault-hang"), timeout_s=3)
     )
     state = run_energyplus_batch(str(study), return_state=True)
-    summary = state.result()
+    summary = batch_summary(state)
     assert (summary.succeeded, summary.failed) == (1, 2)
 
     table = pd.read_parquet(summary.folder / "results.parquet").set_index("construction_set")

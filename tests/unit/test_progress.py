@@ -1,10 +1,20 @@
 """Batch progress: counts, ETA, progress.json and `epbatch status`."""
 
+import re
+import time
 from pathlib import Path
 
+from epbatch.batch import BatchSummary, failure_message, flow_run_name, new_batch_id
 from epbatch.cli import main
-from epbatch.progress import BatchProgress, engine_running, read_progress, subscribe, tracked
-from epbatch.results import VariantResult
+from epbatch.progress import (
+    BatchProgress,
+    engine_running,
+    progress_markdown,
+    read_progress,
+    subscribe,
+    tracked,
+)
+from epbatch.results import LEADING_COLUMNS, VariantResult, outcome_line, table_rows
 
 
 def result(status: str = "succeeded", runtime_s: float = 4.0) -> VariantResult:
@@ -61,3 +71,92 @@ def test_skipped_variants_count_as_done_and_the_reason_shows(tmp_path: Path, cap
     out = capsys.readouterr().out
     assert "failed 3, running 0, queued 2, skipped 5" in out
     assert "stopped: the first 3 finished variants all failed" in out
+
+
+def test_each_running_engine_has_a_slot_number_and_a_start(tmp_path: Path):
+    progress = BatchProgress("s-4", total=5, slots=2, folder=tmp_path / "s" / "s-4")
+    progress.folder.mkdir(parents=True)
+    with tracked(progress):
+        with engine_running("s-4", "a"), engine_running("s-4", "b"):
+            engines = read_progress(tmp_path, "s-4")["engines"]  # type: ignore[index]
+            assert [(e["slot"], e["variant_id"]) for e in engines] == [(1, "a"), (2, "b")]
+        with engine_running("s-4", "b"), engine_running("s-4", "c"):  # 1 is free again
+            snapshot = progress.snapshot()
+    assert [(e["slot"], e["variant_id"]) for e in snapshot["engines"]] == [(1, "b"), (2, "c")]
+    assert (snapshot["running"], snapshot["queued"]) == (2, 3)
+    assert progress.snapshot()["engines"] == [] and progress.running == 0
+
+
+def test_the_ui_card_shows_counts_slots_and_the_eta_as_a_time_of_day(tmp_path: Path):
+    progress = BatchProgress("s-5", total=35, slots=4, folder=tmp_path)
+    for _ in range(12):
+        progress.add(result(runtime_s=60.0))
+    progress.engines = {1: ("m__set__w", time.time() - 72), 3: ("m__other__w", time.time() - 5)}
+    progress.running = 2
+    data = progress.snapshot()
+    text = progress_markdown(data, "`energyplus` slots in use on the server: 3 of 4")
+    assert "**12 of 35 variants done (34 %)**" in text
+    assert "running 2 · queued 21" in text
+    eta = time.strftime("%H:%M", time.gmtime(data["updated"] + 23 * 60 / 4))
+    assert f"ETA {eta}:" in text and "(in 5 min 45 s)" in text
+    assert re.search(r"\| 1 \| `m__set__w` \| 1 min 1[23] s \|", text)
+    assert "| 2 | idle | |" in text and "| 4 | idle | |" in text
+    assert "3 of 4" in text
+    progress.add(result(status="failed"))
+    assert "ETA" in progress_markdown(progress.snapshot())
+    done = BatchProgress("s-6", total=1, slots=1, folder=tmp_path)
+    assert "ETA unknown" in progress_markdown(done.snapshot())
+    done.add(result())
+    assert "**1 of 1 variants done (100 %)** · batch `s-6`" in progress_markdown(done.snapshot())
+    assert "finished " in progress_markdown(done.snapshot())
+
+
+def test_the_results_table_leads_with_the_energy_and_drops_constant_columns():
+    rows = table_rows(
+        [
+            VariantResult("b", "m__a__w", "m.idf", "w.epw", "a", "succeeded", 2.0, 48.0512, 500.0),
+            VariantResult("b", "m__b__w", "m.idf", "w.epw", "b", "failed", 1.0, error="x" * 500),
+        ]
+    )
+    assert list(rows[0])[: len(LEADING_COLUMNS)] == LEADING_COLUMNS
+    assert LEADING_COLUMNS[:4] == ["variant_id", "status", "eui_mj_m2", "site_energy_gj"]
+    rest = list(rows[0])[len(LEADING_COLUMNS) :]
+    assert rest == ["construction_set", "runtime_s"]  # batch_id, model, weather… are constant
+    assert rows[0]["site_energy_gj"] == 48.05
+    assert len(rows[1]["error"]) == 160 and rows[1]["error"].endswith("…")
+
+
+def test_a_variants_log_line_names_its_key_results_or_its_failure():
+    ok = VariantResult(
+        "b", "m__a__w", "m", "w", "a", "succeeded", 2.04, 48.05, 512.34, heating_gj=24.39,
+        cooling_gj=3.0, warnings=2,
+    )  # fmt: skip
+    assert outcome_line(ok) == (
+        "m__a__w succeeded in 2.0 s: site energy 48.05 GJ, EUI 512.3 MJ/m2, heating 24.39 GJ, "
+        "cooling 3.00 GJ; warnings 2, severe 0"
+    )
+    bad = VariantResult("b", "m__b__w", "m", "w", "b", "failed", 0.4, exit_code=1, error="boom")
+    assert outcome_line(bad) == "m__b__w failed after 0.4 s, exit code 1: boom"
+
+
+def test_a_batch_with_failures_says_so_in_its_final_state(tmp_path: Path):
+    def summary(failed: int, skipped: int = 0) -> BatchSummary:
+        reason = "stopped: why" if skipped else None
+        return BatchSummary(
+            "b", tmp_path, 6, 6 - failed - skipped, failed, "sqlite://", skipped, reason
+        )
+
+    assert failure_message(summary(0)) is None
+    assert failure_message(summary(2)) == "2 of 6 variants failed; results stored"
+    assert failure_message(summary(3, 3)) == (
+        "3 of 6 variants failed, 3 skipped (stopped: why); results stored"
+    )
+
+
+def test_a_flow_run_is_named_after_its_study_and_batch():
+    from datetime import UTC, datetime
+
+    batch_id = new_batch_id("envelope-upgrades", datetime(2026, 12, 1, tzinfo=UTC))
+    assert flow_run_name("envelope-upgrades", batch_id) == batch_id
+    other = new_batch_id("Envelope upgrades", datetime(2026, 12, 1, tzinfo=UTC))
+    assert flow_run_name("Envelope upgrades", other) == f"Envelope upgrades: {other}"

@@ -7,7 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from epbatch.server import csrf_off, is_healthy, lean_client_env, profile_api_url
+from epbatch.server import (
+    SERVER_ENV,
+    csrf_off,
+    is_healthy,
+    lean_client_env,
+    profile_api_url,
+    ui_env,
+)
 
 NO_SERVER = "http://127.0.0.1:9/api"  # the discard port: nothing answers
 
@@ -103,3 +110,27 @@ def test_the_active_profiles_api_url_is_read_without_prefect(tmp_path, monkeypat
     assert profile_api_url() == "https://prefect.example.org/api"
     monkeypatch.setenv("PREFECT_PROFILE", "ephemeral")
     assert profile_api_url() is None
+
+
+def test_the_ui_calls_the_api_on_the_port_the_server_listens_on(tmp_path, monkeypatch):
+    monkeypatch.setenv("PREFECT_HOME", str(tmp_path))
+    for key in ("PREFECT_PROFILES_PATH", "PREFECT_UI_API_URL", "PREFECT_SERVER_UI_API_URL"):
+        monkeypatch.delenv(key, raising=False)
+    assert ui_env("127.0.0.1", 4321) == {"PREFECT_UI_API_URL": "http://127.0.0.1:4321/api"}
+    everywhere = "0.0.0.0"  # noqa: S104 - a bind address, as `epbatch server --host` takes it
+    assert ui_env(everywhere, 4321) == {"PREFECT_UI_API_URL": "http://127.0.0.1:4321/api"}
+    assert ui_env("::1", 80) == {"PREFECT_UI_API_URL": "http://[::1]:80/api"}
+    (tmp_path / "profiles.toml").write_text(
+        'active = "lan"\n[profiles.lan]\nPREFECT_UI_API_URL = "http://box:4321/api"\n'
+    )
+    assert ui_env(everywhere, 4321) == {}  # the user's profile says where
+    (tmp_path / "profiles.toml").unlink()
+    monkeypatch.setenv("PREFECT_SERVER_UI_API_URL", "https://prefect.example.org/api")
+    assert ui_env("127.0.0.1", 4321) == {}  # the user's own setting wins
+
+
+def test_servers_epbatch_starts_hide_promotional_content():
+    from prefect.settings.models.server.ui import ServerUISettings
+
+    assert "show_promotional_content" in ServerUISettings.model_fields  # the pinned Prefect has it
+    assert SERVER_ENV["PREFECT_SERVER_UI_SHOW_PROMOTIONAL_CONTENT"] == "false"
