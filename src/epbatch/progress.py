@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -133,16 +134,40 @@ def engine_running(batch_id: str) -> Iterator[None]:
             progress.publish()
 
 
+def duration(seconds: float) -> str:
+    """``42 s``, ``3 min 05 s``, ``2 h 03 min``."""
+    s = round(seconds)
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+
+
+def _clock(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
 def status_lines(data: dict[str, Any]) -> list[str]:
-    """A snapshot as text, for the terminal and the Prefect UI alike."""
-    eta = "unknown" if data["eta_s"] is None else f"{data['eta_s']:.0f} s"
+    """A snapshot as text, for the terminal and the Prefect UI alike.
+
+    A batch whose variants all ended says when it finished (``finished``, a Unix time, else
+    its last update) and how long it took, not an ETA."""
     skipped = f", skipped {data['skipped']}" if data.get("skipped") else ""
     lines = [
         f"batch {data['batch_id']}: {data['done']} of {data['total']} variants done",
         f"succeeded {data['succeeded']} (cached {data['cached']}), failed {data['failed']}, "
         f"running {data['running']}, queued {data['queued']}{skipped}",
-        f"slots {data['slots']}, elapsed {data['elapsed_s']:.0f} s, ETA {eta}",
     ]
+    if data["done"] >= data["total"] and not data["running"]:
+        finished = data.get("finished") or data.get("updated") or time.time()
+        elapsed = finished - data["started"] if data.get("started") else data["elapsed_s"]
+        lines.append(
+            f"slots {data['slots']}, finished at {_clock(finished)}, took {duration(elapsed)}"
+        )
+    else:
+        eta = "unknown" if data["eta_s"] is None else duration(data["eta_s"])
+        lines.append(f"slots {data['slots']}, elapsed {duration(data['elapsed_s'])}, ETA {eta}")
     return lines + ([data["stopped"]] if data.get("stopped") else [])
 
 
