@@ -376,10 +376,7 @@ def _report(summary: "BatchSummary") -> None:
             "this run's Prefect server stops with it: its runs are not kept in any UI. Keep one"
             " running in another terminal (`epbatch server`) and later runs report to it and"
             " show in its UI"
-        )
-    else:
-        api = os.environ.get("PREFECT_API_URL", "")
-        say(f"the flow run is in the Prefect UI at {api.removesuffix('/api')}")
+        )  # (a lasting server's UI: Prefect's own "View at" line links the flow run)
 
 
 class _ConsoleFilter:
@@ -400,7 +397,9 @@ def _quiet_prefect_console() -> None:
     from prefect.logging.handlers import PrefectConsoleHandler
 
     for handler in logging.getLogger().handlers:
-        if isinstance(handler, PrefectConsoleHandler):
+        if isinstance(handler, PrefectConsoleHandler) and not any(
+            isinstance(f, _ConsoleFilter) for f in handler.filters
+        ):
             handler.addFilter(_ConsoleFilter())
 
 
