@@ -185,9 +185,9 @@ def _check(study_file: Path) -> str | None:
     if checked.study is not None:
         study = checked.study
         say(
-            f"checking {study_file.name}: {_count(len(study.models), 'model')} with the engine,"
+            f"checking {study_file.name}: {_count(len(study.models), 'model')},"
             f" {_count(len(study.weather), 'weather file')},"
-            f" {_count(len(study.construction_sets), 'construction set')}"
+            f" {_count(len(study.construction_sets), 'construction set')} (models: by the engine)"
         )
         api = _prepare_prefect()
         threading.Thread(target=import_module, args=("flows.batch",), daemon=True).start()

@@ -29,7 +29,7 @@ def test_a_design_day_study_run_again_from_the_cache(prefect_api, write_study, m
     first = epbatch("run", str(study), *options, cwd=tmp_path, api_url=prefect_api, extra_env=cache)
     assert first.returncode == 0, first.stderr[-3000:]
     err = first.stderr
-    assert "epbatch: checking study.yaml: 1 model with the engine" in err
+    assert "epbatch: checking study.yaml: 1 model, 1 weather file, 2 construction sets" in err
     assert f"epbatch: reporting to the Prefect server at {prefect_api}" in err
     assert "variants planned on 2 slots" in err
     assert err.index("checking") < err.index("reporting") < err.index("planned")
