@@ -187,7 +187,7 @@ def _check(study_file: Path) -> str | None:
         say(
             f"checking {study_file.name}: {_count(len(study.models), 'model')},"
             f" {_count(len(study.weather), 'weather file')},"
-            f" {_count(len(study.construction_sets), 'construction set')} (models: by the engine)"
+            f" {_count(len(study.construction_sets), 'construction set')}"
         )
         api = _prepare_prefect()
         threading.Thread(target=import_module, args=("flows.batch",), daemon=True).start()
