@@ -125,10 +125,10 @@ class Aggregated:
 
     def __str__(self) -> str:
         skipped = f", {self.skipped} skipped" if self.skipped else ""
-        cached = f" ({self.cached} cached)" if self.cached else ""
+        cached = f", {self.cached} cached" if self.cached else ""
         return (
-            f"batch {self.batch_id}: stored {self.total} variants ({self.succeeded} succeeded"
-            f"{cached}, {self.failed} failed{skipped}) in {self.database}"
+            f"batch {self.batch_id}: stored {self.total} variants ({self.succeeded} succeeded, "
+            f"{self.failed} failed{skipped}{cached}) in {self.database}"
         )
 
 

@@ -93,8 +93,8 @@ class BatchSummary:
         skipped = f", {self.skipped} skipped ({self.stop_reason})" if self.skipped else ""
         cached = f" ({self.cached} cached)" if self.cached else ""
         return (
-            f"batch {self.batch_id}: {self.succeeded} of {self.total} variants succeeded"
-            f"{cached}, {self.failed} failed{skipped}; results in {self.folder} and "
+            f"batch {self.batch_id}: {self.succeeded} of {self.total} variants succeeded, "
+            f"{self.failed} failed{skipped}{cached}; results in {self.folder} and "
             f"{display_url(self.database_url)}"
         )
 

@@ -7,6 +7,7 @@ Exit status: 0 all variants succeeded, 1 some failed or the failure budget stopp
 """
 
 import argparse
+import contextlib
 import os
 import shutil
 import sys
@@ -273,6 +274,7 @@ def _without_flow_heartbeats() -> Iterator[None]:
 @contextmanager
 def _progress_bar() -> Iterator[None]:
     """A terminal progress bar fed by the batch's progress updates."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -282,6 +284,7 @@ def _progress_bar() -> Iterator[None]:
         TimeElapsedColumn(),
         TextColumn("{task.fields[detail]}"),
         refresh_per_second=2,  # the default 10 costs CPU the engines could use
+        console=Console(stderr=True),  # stdout holds the results only
     ) as bar:
         task = bar.add_task("variants", total=None, detail="")
 
@@ -319,10 +322,7 @@ def _find_server() -> str | None:
         return url
     TEMPORARY = TemporaryServer()
     os.environ.update(TEMPORARY.client_env())
-    say(
-        f"no Prefect server at {url}: starting one for this run only, in the background"
-        " (`epbatch server` keeps one running, with its UI)"
-    )
+    say(f"starting a Prefect server for this run (none at {url}; `epbatch server` keeps one)")
     return TEMPORARY.url
 
 
@@ -358,25 +358,21 @@ def _report(summary: "BatchSummary") -> None:
     for note in BatchInfo.read(summary.folder / BATCH_FILE).notes or ():
         say(f"note: {note}")
     if summary.design_days:
-        say(
-            "note: run_period design-days: only the design days ran, so the energy columns"
-            " (site energy, EUI, heating, cooling...) are 0; design_heating_kw and"
-            " design_cooling_kw are the zones' design loads from the sizing calculation"
-            " (empty for a model without zone sizing)"
-        )
+        say("note: design days only: the annual energy columns are 0")
+        if frame[["design_heating_kw", "design_cooling_kw"]].notna().any(axis=None):
+            say("      design_heating/cooling_kw: the zones' design loads (sizing), summed")
+        else:
+            say("      and no zone sizing in the model(s): no design loads either")
     if summary.cached:
         say(
-            f"{_count(summary.cached, 'variant')} reused from earlier batches (status cached;"
-            " the cached_from column names the batch, variants/<id>/out links to its outputs)"
+            f"{_count(summary.cached, 'variant')} cached: outputs of the batch in cached_from"
+            " (variants/<id>/out links there)"
         )
     if summary.stop_reason:
         say(summary.stop_reason)
-    if TEMPORARY is not None:
-        say(
-            "this run's Prefect server stops with it: its runs are not kept in any UI. Keep one"
-            " running in another terminal (`epbatch server`) and later runs report to it and"
-            " show in its UI"
-        )  # (a lasting server's UI: Prefect's own "View at" line links the flow run)
+    if TEMPORARY is not None:  # a lasting server's UI: Prefect's own "View at" line links it
+        say("this run's own Prefect server stopped with it: no UI keeps this run")
+        say("to keep runs in a UI, start `epbatch server` (another terminal) before running")
 
 
 class _ConsoleFilter:
@@ -541,6 +537,9 @@ def main(argv: list[str] | None = None) -> int:
 
             head_start.abandon()
             shutil.rmtree(head_started, ignore_errors=True)
+            for made in (head_started.parent, head_started.parent.parent):  # if it made them
+                with contextlib.suppress(OSError):  # not empty: others' batches
+                    made.rmdir()
         print(f"epbatch: {error}", file=sys.stderr)
         return 4
     finally:

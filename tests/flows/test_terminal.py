@@ -35,7 +35,8 @@ def test_a_design_day_study_run_again_from_the_cache(prefect_api, write_study, m
     assert err.index("checking") < err.index("reporting") < err.index("planned")
     assert first.stdout.count("variants succeeded") == 1, first.stdout  # the summary, once
     assert "variants succeeded" not in err  # not in Prefect's log lines either
-    assert "only the design days ran, so the energy columns" in err
+    assert "epbatch: note: design days only: the annual energy columns are 0" in err
+    assert "design_heating/cooling_kw: the zones' design loads" in err
     header, *rows = first.stdout.splitlines()[:3]
     assert "design_heating_kw" in header and "site_energy_gj" not in header
     assert all(row.split()[1] == "succeeded" for row in rows)
@@ -51,7 +52,7 @@ def test_a_design_day_study_run_again_from_the_cache(prefect_api, write_study, m
     [csv] = [p for p in (tmp_path / "out").glob("*/*/results.csv") if p != first_csv]
     frame = pd.read_csv(csv)
     assert frame["cached_from"].tolist() == [first_batch, first_batch]
-    assert "2 of 2 variants succeeded (2 cached)" in again.stdout
+    assert "2 of 2 variants succeeded, 0 failed (2 cached)" in again.stdout
     assert [row.split()[1] for row in again.stdout.splitlines()[1:3]] == ["cached", "cached"]
     for variant in frame["variant_id"]:
         out = csv.parent / "variants" / variant / "out"
@@ -65,7 +66,7 @@ def test_a_design_day_study_run_again_from_the_cache(prefect_api, write_study, m
 
     stored = epbatch("aggregate", csv.parent.name, *options, cwd=tmp_path)
     assert stored.returncode == 0, stored.stderr
-    assert "stored 2 variants (2 succeeded (2 cached), 0 failed)" in stored.stdout
+    assert "stored 2 variants (2 succeeded, 0 failed, 2 cached)" in stored.stdout
 
 
 def test_a_run_on_its_own_server_says_the_ui_goes_with_it(write_study, models, tmp_path):
@@ -83,9 +84,11 @@ def test_a_run_on_its_own_server_says_the_ui_goes_with_it(write_study, models, t
     done = epbatch("run", str(study), "--output-dir", "out", cwd=tmp_path, home=home)
     assert done.returncode == 0, done.stderr[-3000:]
     err = done.stderr
-    assert "starting one for this run only" in err
+    assert "epbatch: starting a Prefect server for this run" in err
     assert "View at http" not in err + done.stdout
-    last = err.strip().splitlines()[-1]
-    assert "stops with it" in last and "`epbatch server`" in last
+    assert "no zone sizing in the model(s): no design loads either" in err
+    last = err.strip().splitlines()[-2:]
+    assert "stopped with it: no UI keeps this run" in last[0]
+    assert "start `epbatch server`" in last[1]
     assert done.stdout.count("1 of 1 variants succeeded") == 1
     assert Path(tmp_path / "out").is_dir()

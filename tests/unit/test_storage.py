@@ -107,7 +107,7 @@ def test_a_saved_batch_with_cached_variants_keeps_where_they_came_from(tmp_path:
     write_tables(results_frame([replace(r, batch_id=folder.name) for r in rows]), folder)
     url = f"sqlite:///{tmp_path / 'r.sqlite'}"
     stored = aggregate_saved_batch(tmp_path / "runs", folder.name, url)
-    assert "stored 2 variants (2 succeeded (1 cached), 0 failed)" in str(stored)
+    assert "stored 2 variants (2 succeeded, 0 failed, 1 cached)" in str(stored)
     frame = load_results(database(url), folder.name)
     assert frame["cached_from"].tolist()[0] == "s-20200101T000000-012345"
     assert pd.isna(frame["cached_from"].tolist()[1])
