@@ -209,6 +209,7 @@ def _head_start(study_file: Path, slots: int | None, runner: RunnerName | None) 
 
     plan = plan_batch(study_file, get_settings(), slots, runner)
     _say_planned(plan.batch_id, len(plan.variants), plan.slots, plan.folder)
+    say("simulating the first variants (not in the cache) while the server starts")
     hand_over(plan, slots, runner)
     stored = _result_storage()
     head_start.begin(
@@ -433,10 +434,11 @@ def _status(batch_id: str | None) -> int:
         where = get_settings().output_dir
         print(f"epbatch: no batch {batch_id or ''} found in {where}", file=sys.stderr)
         return 2
-    info = Path(data["folder"]) / BATCH_FILE
-    finished_at = BatchInfo.read(info).finished_at if info.is_file() else None
-    if finished_at:  # stored: the batch is over
-        data["finished"] = datetime.fromisoformat(finished_at).timestamp()
+    path = Path(data["folder"]) / BATCH_FILE
+    info = BatchInfo.read(path) if path.is_file() else None
+    if info and info.finished_at:  # stored: the batch is over; it began when it was planned
+        data["finished"] = datetime.fromisoformat(info.finished_at).timestamp()
+        data["started"] = datetime.fromisoformat(info.started_at).timestamp()
     print("\n".join(status_lines(data)))
     return 0
 
