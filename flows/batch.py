@@ -31,7 +31,13 @@ from epbatch.results import VariantResult
 from epbatch.runners.base import RunnerName
 from epbatch.server import is_healthy
 from epbatch.settings import get_settings
-from epbatch.simulate import VariantFailed, failed_result, reused_result, skipped_result
+from epbatch.simulate import (
+    VariantFailed,
+    failed_result,
+    link_reused_outputs,
+    reused_result,
+    skipped_result,
+)
 from epbatch.variants import Variant
 from flows.artifacts import UiProgress
 from tasks.aggregate import aggregate_batch_results
@@ -48,6 +54,7 @@ from tasks.slots import lease_pool
 RESUBMITS = 3
 API_WAIT_S = 300.0
 IN_FLIGHT_PER_SLOT = 2
+CLI_PRINTS = {"epbatch_cli": True}  # `epbatch run` prints these lines itself: not on its console
 
 
 def _wait_for_api(timeout_s: float = API_WAIT_S) -> None:
@@ -69,7 +76,11 @@ def _outcome(
     future.wait()  # sets the final state locally; the API may not have it yet
     state = future.state
     if state.is_completed():
-        return reused_result(variant, plan.options, future.result()), state.name == "Cached"
+        cached = state.name == "Cached"
+        result = future.result()
+        if cached:
+            link_reused_outputs(variant, result)
+        return reused_result(variant, plan.options, result, cached), cached
     error = state.result(raise_on_failure=False)
     if isinstance(error, VariantFailed):
         return error.result, False
@@ -237,9 +248,10 @@ def run_energyplus_batch(
         len(plan.variants),
         plan.slots,
         plan.folder,
+        extra=CLI_PRINTS,
     )
     for note in plan.notes:
-        logger.warning("%s", note)
+        logger.warning("%s", note, extra=CLI_PRINTS)
     progress = BatchProgress(plan.batch_id, len(plan.variants), plan.slots, plan.folder)
     ui = UiProgress(progress, flow_run_name(plan.study.name, plan.batch_id))
     try:
@@ -254,7 +266,7 @@ def run_energyplus_batch(
     results = [by_id[name.variant_id] for name in plan.variants.names]
     ui.finish(results)
     summary = aggregate_batch_results(plan, results, settings.resolved_database_url)
-    logger.info("%s", summary)
+    logger.info("%s", summary, extra=CLI_PRINTS)
     message = failure_message(summary)
     if message is None:
         return summary

@@ -121,12 +121,14 @@ class Aggregated:
     failed: int
     skipped: int
     database: str
+    cached: int = 0  # of the succeeded: outputs of an earlier batch (``cached_from``)
 
     def __str__(self) -> str:
         skipped = f", {self.skipped} skipped" if self.skipped else ""
+        cached = f", {self.cached} cached" if self.cached else ""
         return (
             f"batch {self.batch_id}: stored {self.total} variants ({self.succeeded} succeeded, "
-            f"{self.failed} failed{skipped}) in {self.database}"
+            f"{self.failed} failed{skipped}{cached}) in {self.database}"
         )
 
 
@@ -149,6 +151,7 @@ def aggregate_saved_batch(output_dir: Path, batch_id: str, database_url: str) ->
         counts["failed"],
         counts["skipped"],
         display_url(database_url),
+        sum(r.cached_from is not None for r in results),
     )
 
 
@@ -171,4 +174,6 @@ def record_batch(
         database_url,
         counts["skipped"],
         next((r.error for r in results if r.status == "skipped"), None),  # the stop reason
+        sum(r.cached_from is not None for r in results),
+        plan.study.run_period == "design-days",
     )

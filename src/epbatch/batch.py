@@ -84,14 +84,17 @@ class BatchSummary:
     database_url: str = field(repr=False)  # may hold a password
     skipped: int = 0  # never run: the batch stopped (``stop_reason``, the failure budget)
     stop_reason: str | None = None
+    cached: int = 0  # of the succeeded: their outputs come from an earlier batch (``cached_from``)
+    design_days: bool = False  # ran the design days only: the annual energy columns are 0
 
     def __str__(self) -> str:
         from epbatch.migrate import display_url  # Alembic loads only once a batch is stored
 
         skipped = f", {self.skipped} skipped ({self.stop_reason})" if self.skipped else ""
+        cached = f" ({self.cached} cached)" if self.cached else ""
         return (
             f"batch {self.batch_id}: {self.succeeded} of {self.total} variants succeeded, "
-            f"{self.failed} failed{skipped}; results in {self.folder} and "
+            f"{self.failed} failed{skipped}{cached}; results in {self.folder} and "
             f"{display_url(self.database_url)}"
         )
 

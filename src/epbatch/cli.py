@@ -13,6 +13,7 @@ import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from datetime import datetime
 from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -35,19 +36,9 @@ from epbatch.settings import get_settings
 from epbatch.study import MAX_SLOTS, StudyError, read_study
 
 if TYPE_CHECKING:
+    from epbatch.batch import BatchSummary
     from epbatch.pgcluster import LocalPostgres
 
-TABLE_COLUMNS = [
-    "variant_id",
-    "status",
-    "runtime_s",
-    "site_energy_gj",
-    "eui_mj_m2",
-    "heating_gj",
-    "cooling_gj",
-    "unmet_hours_heating",
-    "error",
-]
 PREFECT_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
     "DO_NOT_TRACK": "1",
@@ -58,25 +49,89 @@ FLOW_STARTED = threading.Event()  # unset: nothing was sent to Prefect, nothing 
 TEMPORARY: TemporaryServer | None = None  # the run's own Prefect server, if it started one
 
 
+DESCRIPTION = (
+    "Run EnergyPlus parametric studies (models x construction sets x weather files)\n"
+    "as one Prefect flow, and store every variant's results."
+)
+EPILOG = """\
+exit status:
+  0  every variant succeeded
+  1  some variants failed, or the failure budget stopped the batch (results still stored)
+  2  invalid input (study file, models, weather, options)
+  3  results saved on disk, but the database could not store them (see `epbatch aggregate`)
+  4  no Prefect server answered (the one named, or the run's own could not start)
+
+environment:
+  EPBATCH_OUTPUT_DIR     where batches go (default ./epbatch-runs)
+  EPBATCH_DATABASE_URL   results database, any SQLAlchemy URL (default SQLite in the output dir)
+  EPBATCH_ENERGYPLUS     your own energyplus executable (default: the bundled engine)
+  EPBATCH_TIMEOUT_S      per-variant timeout if the study sets none (default 3600)
+  EPBATCH_KEEP_OUTPUTS   sql-err (default), err or all: what a succeeded variant keeps
+  EPBATCH_RUNNER         local (default) or docker; EPBATCH_DOCKER_IMAGE, EPBATCH_DOCKER_MEMORY,
+                         EPBATCH_DOCKER_CPUS: the docker runner's image and limits
+  EPBATCH_DASK_ADDRESS   run the simulations on this Dask scheduler's workers
+  EPBATCH_CACHE_DIR      epbatch's cache (default ~/.cache/epbatch)
+  PREFECT_API_URL        the Prefect server to report to (default: an `epbatch server` on
+                         127.0.0.1:4200, else a temporary server for the run)
+  (EPBATCH_* settings are also read from a .env file in the current folder)
+"""
+
+
+def _common_options(parser: argparse.ArgumentParser, default: object) -> None:
+    """``--output-dir`` and ``--database-url``: before or after the subcommand alike."""
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=default,
+        metavar="DIR",
+        help="results root (EPBATCH_OUTPUT_DIR)",
+    )
+    parser.add_argument(
+        "--database-url",
+        default=default,
+        metavar="URL",
+        help="results database, a SQLAlchemy URL (EPBATCH_DATABASE_URL)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="epbatch", description=__doc__.splitlines()[0])
-    parser.add_argument("--output-dir", type=Path, help="results root (EPBATCH_OUTPUT_DIR)")
-    parser.add_argument("--database-url", help="SQLAlchemy URL (EPBATCH_DATABASE_URL)")
-    commands = parser.add_subparsers(dest="command", required=True)
-    run = commands.add_parser("run", help="run a study file")
-    run.add_argument("study", type=Path)
+    parser = argparse.ArgumentParser(
+        prog="epbatch",
+        description=DESCRIPTION,
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _common_options(parser, None)
+    common = argparse.ArgumentParser(add_help=False)
+    _common_options(common, argparse.SUPPRESS)  # after the subcommand: overrides, if given
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    def command(name: str, help: str) -> argparse.ArgumentParser:
+        return commands.add_parser(
+            name,
+            help=help,
+            description=help,
+            parents=[common],
+            epilog=EPILOG,
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+
+    run = command("run", "run a study file")
+    run.add_argument(
+        "study",
+        type=Path,
+        help="study file (YAML): name, models, weather, run_period, construction_sets (README)",
+    )
     run.add_argument("--slots", type=int, help="concurrent EnergyPlus processes")
     run.add_argument("--runner", choices=["local", "docker"], help="override the study's runner")
-    demo = commands.add_parser("demo", help="run the built-in demo study")
+    demo = command("demo", "run the built-in demo study (3 annual runs of a shoebox office)")
     demo.add_argument("--slots", type=int, help="concurrent EnergyPlus processes")
     demo.add_argument("--runner", choices=["local", "docker"], help="local or docker")
-    status = commands.add_parser("status", help="progress of a batch (default: the latest)")
-    status.add_argument("batch_id", nargs="?")
-    aggregate = commands.add_parser(
-        "aggregate", help="store a finished batch's saved results in the database (again)"
-    )
-    aggregate.add_argument("batch_id")
-    server = commands.add_parser("server", help="a local Prefect server, work pool and limit")
+    status = command("status", "progress of a batch (default: the latest)")
+    status.add_argument("batch_id", nargs="?", help="a batch id (default: the latest batch)")
+    aggregate = command("aggregate", "store a finished batch's saved results in the database")
+    aggregate.add_argument("batch_id", help="the batch id (its folder's name)")
+    server = command("server", "a local Prefect server (with its UI), work pool and limit")
     server.add_argument("--host", default="127.0.0.1", help="bind address (default: loopback)")
     server.add_argument("--port", type=int, default=DEFAULT_PORT)
     server.add_argument(
@@ -97,6 +152,27 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def say(line: str) -> None:
+    """A short line for the user, on stderr at once (stdout holds the results)."""
+    print(f"epbatch: {line}", file=sys.stderr, flush=True)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+_PLANNED: set[str] = set()  # batches whose plan was announced
+
+
+def _say_planned(batch_id: str, variants: int, slots: int, folder: Path) -> None:
+    """``N variants planned on S slots``, once per batch, however the plan reached us."""
+    if batch_id in _PLANNED:
+        return
+    _PLANNED.add(batch_id)
+    say(f"batch {batch_id}: {_count(variants, 'variant')} planned on {_count(slots, 'slot')}")
+    say(f"outputs in {folder}")
+
+
 def _check(study_file: Path) -> str | None:
     """Fail fast on the study file and the files it names, before any flow run starts,
     with every problem at once.
@@ -108,6 +184,12 @@ def _check(study_file: Path) -> str | None:
     checked = read_study(study_file)
     api = None
     if checked.study is not None:
+        study = checked.study
+        say(
+            f"checking {study_file.name}: {_count(len(study.models), 'model')},"
+            f" {_count(len(study.weather), 'weather file')},"
+            f" {_count(len(study.construction_sets), 'construction set')}"
+        )
         api = _prepare_prefect()
         if TEMPORARY is not None:  # it boots on the other core while the models are checked
             TEMPORARY.start()
@@ -132,6 +214,8 @@ def _head_start(study_file: Path, slots: int | None, runner: RunnerName | None) 
     from epbatch.simulate import simulate_variant
 
     plan = plan_batch(study_file, get_settings(), slots, runner)
+    _say_planned(plan.batch_id, len(plan.variants), plan.slots, plan.folder)
+    say("simulating the first variants (not in the cache) while the server starts")
     hand_over(plan, slots, runner)
     stored = _result_storage()
     head_start.begin(
@@ -197,6 +281,7 @@ def _without_flow_heartbeats() -> Iterator[None]:
 @contextmanager
 def _progress_bar() -> Iterator[None]:
     """A terminal progress bar fed by the batch's progress updates."""
+    from rich.console import Console
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     with Progress(
@@ -206,10 +291,12 @@ def _progress_bar() -> Iterator[None]:
         TimeElapsedColumn(),
         TextColumn("{task.fields[detail]}"),
         refresh_per_second=2,  # the default 10 costs CPU the engines could use
+        console=Console(stderr=True),  # stdout holds the results only
     ) as bar:
         task = bar.add_task("variants", total=None, detail="")
 
         def show(progress: BatchProgress) -> None:
+            _say_planned(progress.batch_id, progress.total, progress.slots, progress.folder)
             eta = progress.eta_s
             bar.update(
                 task,
@@ -233,23 +320,26 @@ def _find_server() -> str | None:
     global TEMPORARY
     named = os.environ.get("PREFECT_API_URL") or profile_api_url()
     if named:
+        say(f"reporting to the Prefect server at {named}")
         return named
     url = api_url("127.0.0.1", DEFAULT_PORT)
     if is_healthy(url):
         os.environ["PREFECT_API_URL"] = url
-        print(f"epbatch: reporting to the Prefect server at {url}", file=sys.stderr)
+        say(f"reporting to the Prefect server at {url} (its UI: {url.removesuffix('/api')})")
         return url
     TEMPORARY = TemporaryServer()
     os.environ.update(TEMPORARY.client_env())
+    say(f"starting a Prefect server for this run (none at {url}; `epbatch server` keeps one)")
     return TEMPORARY.url
 
 
 def _run(study_file: Path, slots: int | None, runner: RunnerName | None, api: str | None) -> int:
-    from epbatch.batch import BATCH_FILE, BatchInfo, StorageError
+    from epbatch.batch import StorageError
     from flows.batch import run_batch  # Prefect loads only when a batch runs
 
     _wait_for_server(api)
     FLOW_STARTED.set()
+    _quiet_prefect_console()
     try:
         with _progress_bar(), _without_flow_heartbeats():
             summary = run_batch(str(study_file), slots, runner)
@@ -258,16 +348,62 @@ def _run(study_file: Path, slots: int | None, runner: RunnerName | None, api: st
         return 3
     finally:
         _drain_prefect()
+    _report(summary)
+    return 0 if summary.failed == summary.skipped == 0 else 1
+
+
+def _report(summary: "BatchSummary") -> None:
+    """The results table and the summary line on stdout; notes, the stop reason and where
+    to find the run in a Prefect UI on stderr."""
+    from epbatch.batch import BATCH_FILE, BatchInfo
+    from epbatch.report import results_table
     from epbatch.storage import database, load_results  # loaded by the batch already
 
     frame = load_results(database(summary.database_url), summary.batch_id)
-    print(frame[TABLE_COLUMNS].astype(object).fillna("").to_string(index=False, max_colwidth=60))
+    print(results_table(frame, design_days=summary.design_days))
     print(summary)
     for note in BatchInfo.read(summary.folder / BATCH_FILE).notes or ():
-        print(f"epbatch: note: {note}", file=sys.stderr)
+        say(f"note: {note}")
+    if summary.design_days:
+        say("note: design days only: the annual energy columns are 0")
+        if frame[["design_heating_kw", "design_cooling_kw"]].notna().any(axis=None):
+            say("      design_heating/cooling_kw: the zones' design loads (sizing), summed")
+        else:
+            say("      and no zone sizing in the model(s): no design loads either")
+    if summary.cached:
+        say(
+            f"{_count(summary.cached, 'variant')} cached: outputs of the batch in cached_from"
+            " (variants/<id>/out links there)"
+        )
     if summary.stop_reason:
-        print(f"epbatch: {summary.stop_reason}", file=sys.stderr)
-    return 0 if summary.failed == summary.skipped == 0 else 1
+        say(summary.stop_reason)
+    if TEMPORARY is not None:  # a lasting server's UI: Prefect's own "View at" line links it
+        say("this run's own Prefect server stopped with it: no UI keeps this run")
+        say("to keep runs in a UI, start `epbatch server` (another terminal) before running")
+
+
+class _ConsoleFilter:
+    """What Prefect's console handler does not print during ``epbatch run``: lines epbatch
+    prints itself (the summary, the notes: records with ``extra={"epbatch_cli": True}``), and,
+    with the run's own temporary server (no UI, gone with the run), Prefect's "View at" link."""
+
+    def filter(self, record: object) -> bool:
+        if getattr(record, "epbatch_cli", False):
+            return False
+        message = str(getattr(record, "msg", ""))
+        return not (TEMPORARY is not None and message.startswith("View at "))
+
+
+def _quiet_prefect_console() -> None:
+    import logging
+
+    from prefect.logging.handlers import PrefectConsoleHandler
+
+    for handler in logging.getLogger().handlers:
+        if isinstance(handler, PrefectConsoleHandler) and not any(
+            isinstance(f, _ConsoleFilter) for f in handler.filters
+        ):
+            handler.addFilter(_ConsoleFilter())
 
 
 def _drain_prefect() -> None:
@@ -297,11 +433,18 @@ def _aggregate(batch_id: str) -> int:
 
 
 def _status(batch_id: str | None) -> int:
+    from epbatch.batch import BATCH_FILE, BatchInfo
+
     data = read_progress(get_settings().output_dir, batch_id)
     if data is None:
         where = get_settings().output_dir
         print(f"epbatch: no batch {batch_id or ''} found in {where}", file=sys.stderr)
         return 2
+    path = Path(data["folder"]) / BATCH_FILE
+    info = BatchInfo.read(path) if path.is_file() else None
+    if info and info.finished_at:  # stored: the batch is over; it began when it was planned
+        data["finished"] = datetime.fromisoformat(info.finished_at).timestamp()
+        data["started"] = datetime.fromisoformat(info.started_at).timestamp()
     print("\n".join(status_lines(data)))
     return 0
 

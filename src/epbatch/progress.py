@@ -8,6 +8,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -153,16 +154,40 @@ def engine_running(batch_id: str, variant_id: str = "") -> Iterator[None]:
         progress.engine_ended(slot)
 
 
+def duration(seconds: float) -> str:
+    """``42 s``, ``3 min 05 s``, ``2 h 03 min``."""
+    s = max(0, round(seconds))
+    if s < 60:
+        return f"{s} s"
+    if s < 3600:
+        return f"{s // 60} min {s % 60:02d} s"
+    return f"{s // 3600} h {s % 3600 // 60:02d} min"
+
+
+def _clock(timestamp: float) -> str:
+    return datetime.fromtimestamp(timestamp).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
+
+
 def status_lines(data: dict[str, Any]) -> list[str]:
-    """A snapshot as text, for the terminal and the Prefect UI alike."""
-    eta = "unknown" if data["eta_s"] is None else f"{data['eta_s']:.0f} s"
+    """A snapshot as text, for the terminal and the Prefect UI alike.
+
+    A batch whose variants all ended says when it finished (``finished``, a Unix time, else
+    its last update) and how long it took, not an ETA."""
     skipped = f", skipped {data['skipped']}" if data.get("skipped") else ""
     lines = [
         f"batch {data['batch_id']}: {data['done']} of {data['total']} variants done",
         f"succeeded {data['succeeded']} (cached {data['cached']}), failed {data['failed']}, "
         f"running {data['running']}, queued {data['queued']}{skipped}",
-        f"slots {data['slots']}, elapsed {data['elapsed_s']:.0f} s, ETA {eta}",
     ]
+    if data["done"] >= data["total"] and not data["running"]:
+        finished = data.get("finished") or data.get("updated") or time.time()
+        elapsed = finished - data["started"] if data.get("started") else data["elapsed_s"]
+        lines.append(
+            f"slots {data['slots']}, finished at {_clock(finished)}, took {duration(elapsed)}"
+        )
+    else:
+        eta = "unknown" if data["eta_s"] is None else duration(data["eta_s"])
+        lines.append(f"slots {data['slots']}, elapsed {duration(data['elapsed_s'])}, ETA {eta}")
     return lines + ([data["stopped"]] if data.get("stopped") else [])
 
 
@@ -176,17 +201,7 @@ def read_progress(output_dir: Path, batch_id: str | None = None) -> dict[str, An
     return data
 
 
-def _duration(seconds: float) -> str:
-    """``42 s``, ``3 min 05 s``, ``2 h 07 min``."""
-    seconds = max(0, round(seconds))
-    if seconds < 60:
-        return f"{seconds} s"
-    if seconds < 3600:
-        return f"{seconds // 60} min {seconds % 60:02d} s"
-    return f"{seconds // 3600} h {seconds % 3600 // 60:02d} min"
-
-
-def _clock(epoch_s: float) -> str:
+def _time_of_day(epoch_s: float) -> str:
     return time.strftime("%H:%M:%S UTC", time.gmtime(epoch_s))
 
 
@@ -196,15 +211,15 @@ def progress_markdown(data: dict[str, Any], server_slots: str | None = None) -> 
     now = data["updated"]
     percent = 100 * data["done"] / data["total"] if data["total"] else 100.0
     if data["done"] == data["total"]:
-        eta = f"finished {_clock(now)}"
+        eta = f"finished {_time_of_day(now)}"
     elif data["eta_s"] is None:
         eta = "ETA unknown until a first variant ends"
     else:
-        eta = f"ETA {_clock(now + data['eta_s'])} (in {_duration(data['eta_s'])})"
+        eta = f"ETA {_time_of_day(now + data['eta_s'])} (in {duration(data['eta_s'])})"
     skipped = f" · skipped {data['skipped']}" if data.get("skipped") else ""
     engines = {e["slot"]: e for e in data.get("engines", [])}
     rows = [
-        f"| {n} | `{engines[n]['variant_id']}` | {_duration(now - engines[n]['started'])} |"
+        f"| {n} | `{engines[n]['variant_id']}` | {duration(now - engines[n]['started'])} |"
         if n in engines
         else f"| {n} | idle | |"
         for n in range(1, max([data["slots"], *engines]) + 1)
@@ -214,7 +229,7 @@ def progress_markdown(data: dict[str, Any], server_slots: str | None = None) -> 
         f"· batch `{data['batch_id']}`",
         f"succeeded {data['succeeded']} (cached {data['cached']}) · failed {data['failed']} "
         f"· running {data['running']} · queued {data['queued']}{skipped}",
-        f"{eta} · elapsed {_duration(data['elapsed_s'])} · updated {_clock(now)}",
+        f"{eta} · elapsed {duration(data['elapsed_s'])} · updated {_time_of_day(now)}",
         "\n".join(["| slot | variant | running for |", "|---:|---|---:|", *rows]),
     ]
     if data.get("stopped"):

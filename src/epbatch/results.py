@@ -16,7 +16,8 @@ class VariantResult:
     weather: str
     construction_set: str
     status: Status
-    runtime_s: float
+    runtime_s: float  # of the simulation; for a cached variant, of the one that made its outputs
+    cached_from: str | None = None  # the batch whose outputs were reused (a cache hit)
     site_energy_gj: float | None = None
     eui_mj_m2: float | None = None
     floor_area_m2: float | None = None
@@ -26,6 +27,8 @@ class VariantResult:
     natural_gas_gj: float | None = None
     unmet_hours_heating: float | None = None
     unmet_hours_cooling: float | None = None
+    design_heating_kw: float | None = None  # the zones' design loads (sizing), summed
+    design_cooling_kw: float | None = None
     warnings: int = 0
     severe_errors: int = 0
     exit_code: int | None = None

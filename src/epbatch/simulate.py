@@ -1,5 +1,6 @@
 """Run one variant through a runner and turn its outputs into a ``VariantResult``."""
 
+import os
 import shutil
 import signal
 from dataclasses import asdict, dataclass, replace
@@ -111,8 +112,17 @@ def skipped_result(name: VariantName, options: RunOptions, reason: str) -> Varia
     return replace(failed_result(name, options, reason), status="skipped")
 
 
-def reused_result(variant: Variant, options: RunOptions, result: VariantResult) -> VariantResult:
-    """A result computed for identical content (a cache hit), relabelled for this variant."""
+def reused_result(
+    variant: Variant, options: RunOptions, result: VariantResult, cached: bool = False
+) -> VariantResult:
+    """A result computed for identical content, relabelled for this variant.
+
+    ``cached``: a cache hit. When the result was made by another batch, ``cached_from``
+    names that batch (the first one, for a result reused again), and this variant's ``out``
+    links to its outputs (``link_reused_outputs``). A hit on this batch's own result (its task
+    run submitted again) is no reuse.
+    """
+    source = result.cached_from or result.batch_id
     return replace(
         result,
         batch_id=options.batch_id,
@@ -120,7 +130,23 @@ def reused_result(variant: Variant, options: RunOptions, result: VariantResult) 
         model=variant.model,
         weather=variant.weather,
         construction_set=variant.construction_set,
+        cached_from=source if cached and source != options.batch_id else None,
     )
+
+
+def link_reused_outputs(variant: Variant, source: VariantResult) -> Path | None:
+    """Make ``variant``'s ``out`` a relative link to the outputs of the variant whose result
+    it reused (``source``, as cached), when they are under the same output root: a batch
+    folder then holds every variant's ``out``. Returns the outputs linked to, if any."""
+    root = variant.folder.parents[3]  # <root>/<study>/<batch>/variants/<variant>
+    if source.batch_id == variant.folder.parents[1].name:  # this batch's own result
+        return None
+    found = sorted(root.glob(f"*/{source.batch_id}/variants/{source.variant_id}/out"))
+    out = variant.folder / "out"
+    if not found or out.exists() or out.is_symlink():
+        return None
+    out.symlink_to(os.path.relpath(found[0], variant.folder), target_is_directory=True)
+    return found[0]
 
 
 def simulate_variant(variant: Variant, options: RunOptions) -> VariantResult:

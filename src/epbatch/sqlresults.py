@@ -33,6 +33,8 @@ class Metrics:
     natural_gas_gj: float
     unmet_hours_heating: float
     unmet_hours_cooling: float
+    design_heating_kw: float | None = None  # None: no zone sizing in the model
+    design_cooling_kw: float | None = None
 
 
 def _number(value: str) -> float:
@@ -48,6 +50,7 @@ def read_metrics(sql_path: Path) -> Metrics:
     try:
         with closing(sqlite3.connect(uri, uri=True)) as connection:
             rows = connection.execute(_QUERY, (ABUPS, *_TABLES)).fetchall()
+            design = design_loads_kw(connection)
     except sqlite3.Error as error:
         raise ResultsError(f"{sql_path}: cannot read: {error}") from error
     cells = {(t, r, c): (u, v) for t, r, c, u, v in rows}
@@ -83,4 +86,22 @@ def read_metrics(sql_path: Path) -> Metrics:
         unmet_hours_cooling=cell(
             unmet, "Time Setpoint Not Met During Occupied Cooling", "Facility", "Hours"
         ),
+        design_heating_kw=design.get("Heating"),
+        design_cooling_kw=design.get("Cooling"),
     )
+
+
+def design_loads_kw(connection: sqlite3.Connection) -> dict[str, float]:
+    """The zones' design heating and cooling loads (sizing factors applied), summed over
+    the zones, in kW: what a design-day run gives. Empty for a model without zone sizing.
+
+    From the ``ZoneSizes`` table EnergyPlus writes with its sizing results (the values of the
+    HVACSizingSummary report's "Zone Sensible Heating/Cooling" tables), whatever reports the
+    model asked for."""
+    try:
+        rows = connection.execute(
+            "SELECT LoadType, SUM(UserDesLoad) FROM ZoneSizes GROUP BY LoadType"
+        ).fetchall()
+    except sqlite3.OperationalError:  # no such table: an engine that does not write it
+        return {}
+    return {kind: round(total / 1000.0, 3) for kind, total in rows if total is not None}

@@ -114,7 +114,17 @@ def test_the_ui_card_shows_counts_slots_and_the_eta_as_a_time_of_day(tmp_path: P
 def test_the_results_table_leads_with_the_energy_and_drops_constant_columns():
     rows = table_rows(
         [
-            VariantResult("b", "m__a__w", "m.idf", "w.epw", "a", "succeeded", 2.0, 48.0512, 500.0),
+            VariantResult(
+                "b",
+                "m__a__w",
+                "m.idf",
+                "w.epw",
+                "a",
+                "succeeded",
+                2.0,
+                site_energy_gj=48.0512,
+                eui_mj_m2=500.0,
+            ),
             VariantResult("b", "m__b__w", "m.idf", "w.epw", "b", "failed", 1.0, error="x" * 500),
         ]
     )
@@ -128,7 +138,8 @@ def test_the_results_table_leads_with_the_energy_and_drops_constant_columns():
 
 def test_a_variants_log_line_names_its_key_results_or_its_failure():
     ok = VariantResult(
-        "b", "m__a__w", "m", "w", "a", "succeeded", 2.04, 48.05, 512.34, heating_gj=24.39,
+        "b", "m__a__w", "m", "w", "a", "succeeded", 2.04, site_energy_gj=48.05,
+        eui_mj_m2=512.34, heating_gj=24.39,
         cooling_gj=3.0, warnings=2,
     )  # fmt: skip
     assert outcome_line(ok) == (

@@ -93,3 +93,24 @@ def test_a_saved_batch_with_skipped_variants_is_stored_again(tmp_path: Path):
     )
     frame = load_results(database(url), folder.name)
     assert frame["status"].tolist() == ["succeeded", "failed", "skipped"]
+
+
+def test_a_saved_batch_with_cached_variants_keeps_where_they_came_from(tmp_path: Path):
+    """``cached_from`` goes to the tables and the database, and ``epbatch aggregate`` counts
+    the cached variants among the succeeded."""
+    folder = tmp_path / "runs" / "s" / "s-20200102T000000-abcdef"
+    folder.mkdir(parents=True)
+    BatchInfo(
+        folder.name, "s", "s.yaml", str(folder), "25.2.0", "2020-01-02T00:00:00+00:00"
+    ).write()
+    rows = [result(1, cached_from="s-20200101T000000-012345"), result(2)]
+    write_tables(results_frame([replace(r, batch_id=folder.name) for r in rows]), folder)
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    stored = aggregate_saved_batch(tmp_path / "runs", folder.name, url)
+    assert "stored 2 variants (2 succeeded, 0 failed, 1 cached)" in str(stored)
+    frame = load_results(database(url), folder.name)
+    assert frame["cached_from"].tolist()[0] == "s-20200101T000000-012345"
+    assert pd.isna(frame["cached_from"].tolist()[1])
+    assert pd.read_csv(folder / "results.csv")["cached_from"].tolist()[0] == (
+        "s-20200101T000000-012345"
+    )
