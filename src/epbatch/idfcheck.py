@@ -57,18 +57,24 @@ def version_problem(declared: str | None, engine_version: str) -> str | None:
     return None
 
 
+def run_in(folder: Path, command: list[str]) -> "subprocess.CompletedProcess[bytes]":
+    """A program of the engine's, run in ``folder`` with its output captured; raises
+    ``subprocess.TimeoutExpired`` after ``CHECK_TIMEOUT_S``."""
+    return subprocess.run(
+        command,
+        cwd=folder,
+        stdin=subprocess.DEVNULL,
+        capture_output=True,
+        timeout=CHECK_TIMEOUT_S,
+        check=False,
+    )
+
+
 def _engine_check(path: Path, executable: Path) -> str | None:
     with tempfile.TemporaryDirectory(prefix="epbatch-check-") as folder:
         command = [str(executable), "--convert-only", "-d", folder, str(path)]
         try:
-            done = subprocess.run(
-                command,
-                cwd=folder,
-                stdin=subprocess.DEVNULL,
-                capture_output=True,
-                timeout=CHECK_TIMEOUT_S,
-                check=False,
-            )
+            done = run_in(Path(folder), command)
         except subprocess.TimeoutExpired:
             return f"the engine's input check did not finish in {CHECK_TIMEOUT_S:.0f} s"
         err = parse_err_file(Path(folder) / "eplusout.err")

