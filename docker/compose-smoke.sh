@@ -73,12 +73,14 @@ code() { curl -s -o /dev/null -w "%{http_code}" "$@"; }
     || fail "the API refuses the auth string"
 step "auth: /api/health open, the API 401 without credentials, 200 with them"
 
-# Two studies: the demo (annual, written by the bootstrap) and a design-days one copied in from
-# here, as the README shows (it uses the demo's model).
+# Two studies: the demo (annual; `study=demo`, the flow writes it) and a design-days one copied
+# in from here, as the README shows, on the demo's model written by the project's own code.
 mkdir "$work/smoke"
+"$PYTHON" -c "import sys, pathlib; from epbatch.demo_model import write_demo_model; \
+write_demo_model(pathlib.Path(sys.argv[1]))" "$work/smoke/shoebox.idf"
 cat > "$work/smoke/study.yaml" <<'YAML'
 name: smoke
-models: [../demo/shoebox.idf]
+models: [shoebox.idf]
 weather: [USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw]
 run_period: design-days
 construction_sets:
