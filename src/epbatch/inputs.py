@@ -32,24 +32,27 @@ def _load_idd(idd: Path) -> None:
         use_idd(idd)
 
 
+Problems = list[tuple[int, str]]  # (index in `models`, line): sorted by the entry they name
+
+
 def _resolve_models(
     entries: list[tuple[int, str]], base: Path
-) -> tuple[list[tuple[int, Path]], list[str]]:
+) -> tuple[list[tuple[int, Path]], Problems]:
     found: list[tuple[int, Path]] = []
-    problems: list[str] = []
+    problems: Problems = []
     for i, pattern in entries:
         full = Path(pattern).expanduser()
         full = full if full.is_absolute() else base / full
         if glob.has_magic(pattern):
             matches = sorted(Path(p) for p in glob.glob(str(full), recursive=True))
             if not matches:
-                problems.append(f"models.{i}: no file matches {pattern!r}")
+                problems.append((i, f"models.{i}: no file matches {pattern!r}"))
         elif full.is_file():
             matches = [full]
         else:
-            problems.append(f"models.{i}: model file not found: {full}")
+            problems.append((i, f"models.{i}: model file not found: {full}"))
             matches = []
-        problems += [f"models.{i}: {p}: not a file" for p in matches if not p.is_file()]
+        problems += [(i, f"models.{i}: {p}: not a file") for p in matches if not p.is_file()]
         found += [(i, p.resolve()) for p in matches if p.is_file()]
     return found, problems
 
@@ -68,21 +71,21 @@ def check_model(path: Path, engine: Engine, cache_dir: Path) -> ModelInput | str
 
 def _check_models(
     found: list[tuple[int, Path]], engine: Engine, cache_dir: Path
-) -> tuple[list[tuple[int, ModelInput]], list[str]]:
+) -> tuple[list[ModelInput], Problems]:
     """Each model once, in parallel (the preparation and the engine check are subprocesses)."""
     unique = list(dict.fromkeys(path for _, path in found))
     check: Callable[[Path], ModelInput | str] = lambda p: check_model(p, engine, cache_dir)  # noqa: E731
     with ThreadPoolExecutor(max_workers=max(1, min(len(unique), os.cpu_count() or 1))) as pool:
         outcome = dict(zip(unique, pool.map(check, unique), strict=True))
-    models: list[tuple[int, ModelInput]] = []
-    problems: list[str] = []
+    models: dict[Path, ModelInput] = {}  # each file once, whichever entries name it
+    problems: Problems = []
     for i, path in found:
         result = outcome[path]
         if isinstance(result, str):
-            problems.append(f"models.{i}: {path}: {result}")
-        elif path not in [m.source for _, m in models]:
-            models.append((i, result))
-    return models, problems
+            problems.append((i, f"models.{i}: {path}: {result}"))
+        else:
+            models.setdefault(path, result)
+    return list(models.values()), problems
 
 
 def _resolve_weather(
@@ -115,7 +118,7 @@ def _class_problems(study: Study, models: list[ModelInput], engine: Engine) -> l
     for model in models:
         try:
             problems += class_problems(study, model, parsed_for_check(model, engine.idd))
-        except ValueError as error:  # eppy could not parse it
+        except ModelError as error:  # eppy could not parse it
             problems.append(str(error))
     return problems
 
@@ -126,14 +129,11 @@ def check_inputs(study_file: StudyFile, engine: Engine, cache_dir: Path) -> Inpu
     base = study_file.path.resolve().parent
     # eppy's IDD (0.1 s from its pickle, ~1.5 s the first time) loads while the engine checks
     threading.Thread(target=_load_idd, args=(engine.idd,), daemon=True).start()
-    found, problems = _resolve_models(study_file.models, base)
+    found, file_problems = _resolve_models(study_file.models, base)
     weather, weather_problems = _resolve_weather(study_file.weather, base, engine)
-    indexed, model_problems = _check_models(found, engine, cache_dir)
-    problems = sorted(
-        problems + model_problems, key=lambda p: int(p.split(":", 1)[0].removeprefix("models."))
-    )
-    models = [model for _, model in indexed]
-    problems = study_file.problems + problems + weather_problems
+    models, model_problems = _check_models(found, engine, cache_dir)
+    by_entry = [line for _, line in sorted(file_problems + model_problems, key=lambda p: p[0])]
+    problems = study_file.problems + by_entry + weather_problems
     if study_file.study is not None:
         problems += _class_problems(study_file.study, models, engine)
     if problems:

