@@ -23,9 +23,9 @@ from pathlib import Path
 
 import yaml
 
-from epbatch.batch import plan_batch
 from epbatch.settings import Settings
-from epbatch.variants import Variant
+from epbatch.variants.generate import Variant
+from epbatch.variants.plan import plan_batch
 
 
 def study_file(folder: Path, model: Path, weather: str, n: int, slots: int) -> Path:
@@ -96,7 +96,7 @@ def epbatch_run(study: Path, work: Path) -> tuple[float, float]:
     command = [
         sys.executable,
         "-m",
-        "epbatch.cli",
+        "epbatch.ops.cli",
         "--output-dir",
         str(work / "epbatch"),
         "run",

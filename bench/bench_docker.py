@@ -17,9 +17,9 @@ from typing import Literal
 
 import yaml
 
-from epbatch.batch import BatchPlan, plan_batch
+from epbatch.run.simulate import simulate_variant
 from epbatch.settings import Settings
-from epbatch.simulate import simulate_variant
+from epbatch.variants.plan import BatchPlan, plan_batch
 
 
 def plan(folder: Path, model: Path, weather: str, n: int, run_period: str) -> BatchPlan:

@@ -11,13 +11,13 @@ from pathlib import Path
 
 import yaml
 
-from epbatch.batch import plan_batch
-from epbatch.errfile import parse_err_file
-from epbatch.results import VariantResult
+from epbatch.results.errfile import parse_err_file
+from epbatch.results.records import VariantResult
+from epbatch.results.sqlresults import read_metrics
+from epbatch.run.simulate import simulate_variant
 from epbatch.settings import Settings
-from epbatch.simulate import simulate_variant
-from epbatch.sqlresults import read_metrics
-from epbatch.storage import BatchRow, database, store_batch
+from epbatch.store.database import BatchRow, database, store_batch
+from epbatch.variants.plan import plan_batch
 
 
 def main() -> None:

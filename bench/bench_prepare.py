@@ -20,11 +20,11 @@ from collections.abc import Callable
 from functools import partial
 from pathlib import Path
 
-from epbatch.engine import find_engine
-from epbatch.idfcheck import _engine_check
-from epbatch.idfmodel import load_model
-from epbatch.inputs import _check_models
-from epbatch.preprocess import ModelInput, ModelRefused, prepare_input
+from epbatch.run.engine import find_engine
+from epbatch.study.inputs import _check_models
+from epbatch.variants.idfcheck import _engine_check
+from epbatch.variants.idfmodel import load_model
+from epbatch.variants.preprocess import ModelInput, ModelRefused, prepare_input
 
 
 def timed(call: Callable[[], object], repeat: int) -> tuple[float, object]:

@@ -55,12 +55,12 @@ import yaml
 from bench_batch import engine_lines, study_file, tree_cpu
 from bench_trace import Trace, shadow_engine, traced
 
-from epbatch.batch import plan_batch
-from epbatch.demo_model import write_demo_model
-from epbatch.engine import find_engine
-from epbatch.server import DEFAULT_PORT, api_url, is_healthy, wait_healthy
+from epbatch.ops.server import DEFAULT_PORT, api_url, is_healthy, wait_healthy
+from epbatch.run.engine import find_engine
 from epbatch.settings import Settings
-from epbatch.variants import Variant
+from epbatch.study.demo_model import write_demo_model
+from epbatch.variants.generate import Variant
+from epbatch.variants.plan import plan_batch
 
 BENCH = Path(__file__).resolve().parent
 MODELS = BENCH.parent.parent / "shared" / "models"  # ../shared/models from the project root
@@ -164,7 +164,7 @@ def start_epbatch_server(root: Path, slots: int, services: list[Service]) -> Con
     """``epbatch server --database postgres`` with its own PREFECT_HOME."""
     home = root / "epbatch-server-home"
     port = free_port()
-    command = [sys.executable, "-m", "epbatch.cli", "server", "--port", str(port)]
+    command = [sys.executable, "-m", "epbatch.ops.cli", "server", "--port", str(port)]
     command += ["--slots", str(slots), "--database", "postgres"]
     env = dict(os.environ, PREFECT_HOME=str(home))
     service = start_service("epbatch server", command, root / "epbatch-server.log", env)
@@ -279,7 +279,7 @@ def plan_run(name: str, work: Path, study: Path, variants: Sequence[Variant], wr
         command = [sys.executable, str(BENCH / "celery_batch.py"), str(jobs)]
         return Run(command, {}, None, [v.folder / "celery" for v in variants])
     out = work / name
-    command = [sys.executable, "-m", "epbatch.cli", "--output-dir", str(out), "run", str(study)]
+    command = [sys.executable, "-m", "epbatch.ops.cli", "--output-dir", str(out), "run", str(study)]
     env = dict(storage)
     if name == "cold":  # a newcomer's very first run: no server, nothing cached
         env |= {"PREFECT_HOME": str(work / "cold-home"), "EPBATCH_CACHE_DIR": str(work / "cold")}

@@ -45,7 +45,7 @@ def start_server(
             [
                 sys.executable,
                 "-m",
-                "epbatch.cli",
+                "epbatch.ops.cli",
                 "server",
                 "--port",
                 str(port),
@@ -139,7 +139,7 @@ def utilisation(api_url: str, studies: list[Path], work: Path, slots: int) -> fl
     since = datetime.now(UTC)
     batches = [
         subprocess.Popen(
-            [sys.executable, "-m", "epbatch.cli", "run", str(s)],
+            [sys.executable, "-m", "epbatch.ops.cli", "run", str(s)],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,

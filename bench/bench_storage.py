@@ -13,9 +13,9 @@ import statistics
 import time
 from datetime import UTC, datetime
 
-from epbatch.migrate import display_url
-from epbatch.results import VariantResult
-from epbatch.storage import BatchRow, database, store_batch
+from epbatch.results.records import VariantResult
+from epbatch.store.database import BatchRow, database, store_batch
+from epbatch.store.migrate import display_url
 
 
 def variant_results(n: int) -> list[VariantResult]:

@@ -29,9 +29,9 @@ from pathlib import Path
 
 from bench_batch import engine_lines, study_file, tree_cpu
 
-from epbatch.batch import plan_batch
-from epbatch.engine import find_engine
+from epbatch.run.engine import find_engine
 from epbatch.settings import Settings
+from epbatch.variants.plan import plan_batch
 
 WRAPPER = """#!/bin/bash
 out=.
@@ -167,7 +167,7 @@ def rounds(args: argparse.Namespace, real: Path, wrapper: Path) -> None:
             bare = [sys.executable, str(Path(__file__).with_name("bare_prefect_flow.py"))]
             command = [*bare, str(args.slots), str(bare_jobs)]
             runs["prefect"] = traced(command, trace, args.slots, args.server_pid, **quiet)
-        command = [sys.executable, "-m", "epbatch.cli", "--output-dir", str(work / "epbatch")]
+        command = [sys.executable, "-m", "epbatch.ops.cli", "--output-dir", str(work / "epbatch")]
         command += ["run", str(study)]
         runs["epbatch"] = traced(command, trace, args.slots, args.server_pid, **quiet)
         for name, t in runs.items():

@@ -76,7 +76,7 @@ step "auth: /api/health open, the API 401 without credentials, 200 with them"
 # Two studies: the demo (annual; `study=demo`, the flow writes it) and a design-days one copied
 # in from here, as the README shows, on the demo's model written by the project's own code.
 mkdir "$work/smoke"
-"$PYTHON" -c "import sys, pathlib; from epbatch.demo_model import write_demo_model; \
+"$PYTHON" -c "import sys, pathlib; from epbatch.study.demo_model import write_demo_model; \
 write_demo_model(pathlib.Path(sys.argv[1]))" "$work/smoke/shoebox.idf"
 cat > "$work/smoke/study.yaml" <<'YAML'
 name: smoke

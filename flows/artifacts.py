@@ -17,9 +17,9 @@ from prefect.client.schemas.actions import ArtifactUpdate
 from prefect.context import FlowRunContext
 from prefect.exceptions import ObjectNotFound
 
-from epbatch.progress import BatchProgress, progress_markdown, subscribe
-from epbatch.results import VariantResult, table_rows
-from epbatch.variants import slug
+from epbatch.ops.progress import BatchProgress, progress_markdown, subscribe
+from epbatch.results.records import VariantResult, table_rows
+from epbatch.variants.generate import slug
 
 REFRESH_S = 3.0  # elapsed time, running times and the ETA move on between changes
 SETTLE_S = 0.5  # after a change: a slot's next engine starts ~0.1-0.2 s after one ends

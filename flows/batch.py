@@ -15,8 +15,23 @@ from prefect.settings import PREFECT_API_URL
 from prefect.states import Failed
 from prefect.task_runners import TaskRunner, ThreadPoolTaskRunner
 
-from epbatch import head_start
-from epbatch.batch import (
+from epbatch.ops.progress import BatchProgress, tracked
+from epbatch.ops.server import is_healthy
+from epbatch.results.records import VariantResult
+from epbatch.run import head_start
+from epbatch.run.budget import FailureBudget
+from epbatch.run.runners.base import RunnerName
+from epbatch.run.simulate import (
+    VariantFailed,
+    failed_result,
+    link_reused_outputs,
+    reused_result,
+    skipped_result,
+)
+from epbatch.settings import get_settings
+from epbatch.study.demo import study_path
+from epbatch.variants.generate import Variant
+from epbatch.variants.plan import (
     BatchPlan,
     BatchSummary,
     failure_message,
@@ -24,21 +39,6 @@ from epbatch.batch import (
     plan_batch,
     take_plan,
 )
-from epbatch.budget import FailureBudget
-from epbatch.demo import study_path
-from epbatch.progress import BatchProgress, tracked
-from epbatch.results import VariantResult
-from epbatch.runners.base import RunnerName
-from epbatch.server import is_healthy
-from epbatch.settings import get_settings
-from epbatch.simulate import (
-    VariantFailed,
-    failed_result,
-    link_reused_outputs,
-    reused_result,
-    skipped_result,
-)
-from epbatch.variants import Variant
 from flows.artifacts import UiProgress
 from tasks.aggregate import aggregate_batch_results
 from tasks.simulate import (
@@ -108,7 +108,7 @@ def _submit(
 def _load_storage_meanwhile() -> None:
     """pandas, SQLAlchemy and Alembic take ~0.6 s to import: do it while the engines run,
     not before the first one starts."""
-    threading.Thread(target=import_module, args=("epbatch.aggregate",), daemon=True).start()
+    threading.Thread(target=import_module, args=("epbatch.store.aggregate",), daemon=True).start()
 
 
 def _task_runner(slots: int, dask_address: str | None) -> TaskRunner[Any]:

@@ -3,8 +3,8 @@
 from prefect import task
 from prefect.cache_policies import NO_CACHE
 
-from epbatch.batch import BatchPlan, BatchSummary
-from epbatch.results import VariantResult
+from epbatch.results.records import VariantResult
+from epbatch.variants.plan import BatchPlan, BatchSummary
 
 
 @task(name="aggregate-batch-results", cache_policy=NO_CACHE)
@@ -12,6 +12,6 @@ def aggregate_batch_results(
     plan: BatchPlan, results: list[VariantResult], database_url: str
 ) -> BatchSummary:
     """Write batch, variant and result rows in one transaction, plus Parquet and CSV."""
-    from epbatch.aggregate import record_batch  # see flows/batch.py: loaded while engines run
+    from epbatch.store.aggregate import record_batch  # see flows/batch.py: loaded while engines run
 
     return record_batch(plan, results, database_url)

@@ -5,11 +5,11 @@ from typing import Any
 from prefect import Task, get_run_logger, task
 from prefect.client.schemas.objects import State, TaskRun
 
-from epbatch import head_start
-from epbatch.progress import engine_running
-from epbatch.results import VariantResult, outcome_line
-from epbatch.simulate import RunOptions, VariantFailed, simulate_variant
-from epbatch.variants import Variant
+from epbatch.ops.progress import engine_running
+from epbatch.results.records import VariantResult, outcome_line
+from epbatch.run import head_start
+from epbatch.run.simulate import RunOptions, VariantFailed, simulate_variant
+from epbatch.variants.generate import Variant
 from tasks.slots import pool_energyplus_slots
 
 pool_energyplus_slots()  # a finished variant hands its `energyplus` slot to the next one

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import yaml
 
-from epbatch.engine import Engine, find_engine
+from epbatch.run.engine import Engine, find_engine
 
 os.environ.setdefault("PREFECT_SERVER_ANALYTICS_ENABLED", "false")
 os.environ.setdefault("DO_NOT_TRACK", "1")

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
-from epbatch.server import is_healthy
+from epbatch.ops.server import is_healthy
 
 SLOTS = 2  # the server's `energyplus` limit
 
@@ -64,7 +64,7 @@ class EpbatchServer:
         command = [
             sys.executable,
             "-m",
-            "epbatch.cli",
+            "epbatch.ops.cli",
             "server",
             "--port",
             str(self.port),

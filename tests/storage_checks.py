@@ -11,15 +11,8 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, MetaData, create_engine, func, insert, inspect, select, text
 from sqlalchemy.orm import Session
 
-from epbatch.migrate import (
-    BASELINE,
-    SchemaError,
-    alembic_config,
-    current_revisions,
-    head_revisions,
-)
-from epbatch.results import VariantResult
-from epbatch.storage import (
+from epbatch.results.records import VariantResult
+from epbatch.store.database import (
     Base,
     BatchRow,
     ResultRow,
@@ -29,6 +22,13 @@ from epbatch.storage import (
     results_frame,
     store_batch,
     upgrade_database,
+)
+from epbatch.store.migrate import (
+    BASELINE,
+    SchemaError,
+    alembic_config,
+    current_revisions,
+    head_revisions,
 )
 
 TABLES = {"alembic_version", "batches", "variants", "results"}

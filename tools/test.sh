@@ -28,5 +28,11 @@ command -v initdb > /dev/null || ls /usr/lib/postgresql/*/bin/initdb > /dev/null
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq postgresql > /dev/null
 }
 
+# The browser tests (marker `browser`: the Prefect UI, the HTML report) drive Debian's headless
+# Chromium.
+command -v chromium > /dev/null || {
+    as_root apt-get update -qq
+    as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null
+}
 
 exec .venv/bin/python -m pytest "$@"

@@ -8,7 +8,7 @@ from typing import Literal
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from epbatch.runners.base import RunnerName
+from epbatch.run.runners.base import RunnerName
 
 KeepOutputs = Literal["sql-err", "err", "all"]
 

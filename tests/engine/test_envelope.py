@@ -4,10 +4,10 @@ from pathlib import Path
 
 import pytest
 
-from epbatch.batch import plan_batch
-from epbatch.idfmodel import idf_text, load_model
+from epbatch.run.simulate import simulate_variant
 from epbatch.settings import Settings
-from epbatch.simulate import simulate_variant
+from epbatch.variants.idfmodel import idf_text, load_model
+from epbatch.variants.plan import plan_batch
 
 pytestmark = pytest.mark.engine
 

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from epbatch.batch import plan_batch
+from epbatch.run.simulate import RunOptions, simulate_variant
 from epbatch.settings import Settings
-from epbatch.simulate import RunOptions, simulate_variant
+from epbatch.variants.plan import plan_batch
 from tests.conftest import GOLDEN
 
 pytestmark = pytest.mark.engine

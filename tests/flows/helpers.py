@@ -129,7 +129,7 @@ def epbatch_process(study: Path, env: dict[str, str], log: Path) -> subprocess.P
     """``epbatch run STUDY`` as its own process (and process group), output appended to ``log``."""
     with log.open("ab") as sink:
         return subprocess.Popen(
-            [sys.executable, "-m", "epbatch.cli", "run", str(study)],
+            [sys.executable, "-m", "epbatch.ops.cli", "run", str(study)],
             env=env,
             stdout=sink,
             stderr=subprocess.STDOUT,

@@ -9,8 +9,8 @@ from prefect.client.orchestration import get_client
 from prefect.client.schemas.objects import Artifact
 from sqlalchemy import create_engine, text
 
-from epbatch.study import StudyError
-from epbatch.variants import slug
+from epbatch.study.spec import StudyError
+from epbatch.variants.generate import slug
 from flows.batch import batch_summary, run_energyplus_batch
 from tests.conftest import GOLDEN, study_data
 from tests.flows.helpers import max_overlap, run_intervals, task_runs

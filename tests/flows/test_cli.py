@@ -30,7 +30,7 @@ def epbatch(
 ) -> subprocess.CompletedProcess[str]:
     """Run ``epbatch``; its output goes to files, so a child left behind cannot hold a pipe."""
     env = cli_env(api_url, home) | (extra_env or {})
-    command = [sys.executable, "-m", "epbatch.cli", *args]
+    command = [sys.executable, "-m", "epbatch.ops.cli", *args]
     out, err = cwd / "epbatch.out", cwd / "epbatch.err"
     with out.open("w") as stdout, err.open("w") as stderr:
         done = subprocess.run(
@@ -121,7 +121,7 @@ def test_all_succeeded_exits_0_against_a_running_server(prefect_api, write_study
 
 def test_the_running_server_is_seen_to_have_csrf_protection_off(prefect_api):
     """So ``epbatch run`` skips the CSRF-token request each new API client (one per task) makes."""
-    from epbatch.server import csrf_off
+    from epbatch.ops.server import csrf_off
 
     assert csrf_off(prefect_api)
 
@@ -131,7 +131,7 @@ def test_a_killed_cold_run_leaves_no_temporary_server(models, write_study, tmp_p
     signal does."""
     home = tmp_path / "prefect-home"
     study = one_design_day_variant(write_study, models)
-    command = [sys.executable, "-m", "epbatch.cli", "--output-dir", "out", "run", str(study)]
+    command = [sys.executable, "-m", "epbatch.ops.cli", "--output-dir", "out", "run", str(study)]
     run = subprocess.Popen(
         command,
         cwd=tmp_path,

@@ -15,7 +15,7 @@ from prefect.client.schemas.objects import TaskRun
 from sqlalchemy import create_engine, text
 
 import flows.batch
-from epbatch.progress import PROGRESS_FILE
+from epbatch.ops.progress import PROGRESS_FILE
 from flows.batch import batch_summary, run_energyplus_batch
 from tasks.simulate import VARIANT_TAG
 from tests.conftest import GOLDEN, INSULATED_WALL, TRIPLE_GLAZING, study_data

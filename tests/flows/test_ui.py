@@ -22,8 +22,8 @@ from prefect.client.schemas.filters import (
 )
 from prefect.client.schemas.objects import Artifact, FlowRun, Log
 
-from epbatch.engine import Engine
-from epbatch.results import LEADING_COLUMNS
+from epbatch.results.records import LEADING_COLUMNS
+from epbatch.run.engine import Engine
 from flows.artifacts import MIN_GAP_S, SETTLE_S
 from tests.conftest import GOLDEN, INSULATED_WALL, study_data
 from tests.flows.helpers import epbatch_process, kill_if_running

@@ -19,7 +19,7 @@ import pytest
 from psycopg import sql
 from sqlalchemy.engine import URL
 
-from epbatch.pgcluster import LocalPostgres, PostgresError
+from epbatch.ops.pgcluster import LocalPostgres, PostgresError
 
 ROLE = "epbatch"
 PASSWORD = "S3cret-pw@/%pg"  # noqa: S105 - a throwaway server; characters that need quoting

@@ -15,13 +15,13 @@ from pathlib import Path
 import docker
 import pytest
 
-from epbatch.batch import BatchPlan, plan_batch
-from epbatch.results import VariantResult
-from epbatch.runners import get_runner
-from epbatch.runners.base import SimulationJob
-from epbatch.runners.docker import DockerRunner, create_container, exit_code
+from epbatch.results.records import VariantResult
+from epbatch.run.runners import get_runner
+from epbatch.run.runners.base import SimulationJob
+from epbatch.run.runners.docker import DockerRunner, create_container, exit_code
+from epbatch.run.simulate import simulate_variant
 from epbatch.settings import Settings, get_settings
-from epbatch.simulate import simulate_variant
+from epbatch.variants.plan import BatchPlan, plan_batch
 from tests.conftest import GOLDEN, INSULATED_WALL, MODELS
 from tests.integration.docker_daemon import running_daemon
 
@@ -185,7 +185,7 @@ def test_engine_killed_in_the_container_reads_as_a_signal(write_study, tmp_path)
 
 @pytest.mark.usefixtures("no_leftovers")
 def test_container_is_removed_when_the_runner_itself_fails(write_study, tmp_path, monkeypatch):
-    import epbatch.runners.docker as module
+    import epbatch.run.runners.docker as module
 
     class Broken(Exception):
         pass

@@ -14,9 +14,8 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from epbatch.batch import BatchSummary
-from epbatch.results import VariantResult
-from epbatch.storage import (
+from epbatch.results.records import VariantResult
+from epbatch.store.database import (
     BatchRow,
     ResultRow,
     VariantRow,
@@ -24,6 +23,7 @@ from epbatch.storage import (
     store_batch,
     upgrade_database,
 )
+from epbatch.variants.plan import BatchSummary
 from tests import storage_checks
 from tests.integration.pg_server import PASSWORD, PgServer
 from tests.storage_checks import assert_stored, batch_row, count, store, variant_results

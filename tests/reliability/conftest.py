@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from epbatch.cli import main
-from epbatch.engine import Engine
+from epbatch.ops.cli import main
+from epbatch.run.engine import Engine
 from epbatch.settings import get_settings
 from tests.conftest import GOLDEN, MODELS
 

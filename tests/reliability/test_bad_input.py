@@ -9,10 +9,10 @@ from typing import Any
 
 import pytest
 
-from epbatch.engine import Engine
-from epbatch.idfcheck import engine_check
-from epbatch.inputs import check_inputs
-from epbatch.study import check_study
+from epbatch.run.engine import Engine
+from epbatch.study.inputs import check_inputs
+from epbatch.study.spec import check_study
+from epbatch.variants.idfcheck import engine_check
 from tests.conftest import GOLDEN, INSULATED_WALL, MODELS, study_data
 from tests.reliability.conftest import ONE_ZONE
 
@@ -308,7 +308,7 @@ def test_a_real_process_exits_2_before_any_flow_run(write_study, broken_model, t
     model = broken_model("broken.idf", "  Timestep,4;", "  Timestep,4")
     study = write_study(small_study(models=[str(model)]))
     code = (
-        "import os, sys; from epbatch.cli import FLOW_STARTED, main; "
+        "import os, sys; from epbatch.ops.cli import FLOW_STARTED, main; "
         "s = main(['--output-dir', sys.argv[2], 'run', sys.argv[1]]); "
         "print(s, FLOW_STARTED.is_set(), file=sys.stderr, flush=True); os._exit(s)"
     )

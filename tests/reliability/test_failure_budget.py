@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from epbatch.engine import Engine
-from epbatch.storage import database, load_results
+from epbatch.run.engine import Engine
+from epbatch.store.database import database, load_results
 from tests.conftest import GOLDEN
 from tests.reliability.conftest import ONE_ZONE, stand_in_engine
 

@@ -14,11 +14,11 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine, text
 
-from epbatch.batch import BATCH_FILE, StorageError, plan_batch
-from epbatch.cli import main
-from epbatch.engine import Engine
+from epbatch.ops.cli import main
+from epbatch.run.engine import Engine
+from epbatch.run.simulate import simulate_variant
 from epbatch.settings import Settings, get_settings
-from epbatch.simulate import simulate_variant
+from epbatch.variants.plan import BATCH_FILE, StorageError, plan_batch
 from flows.batch import batch_summary, run_energyplus_batch
 from tests.conftest import GOLDEN, study_data
 from tests.engine.test_simulate import alive
@@ -93,7 +93,7 @@ def test_unwritable_database_keeps_the_results_and_aggregate_stores_them_later(
             in capsys.readouterr().out
         )
         assert rows_in(url) == (1, 2, 2)
-    from epbatch.storage import database, load_results
+    from epbatch.store.database import database, load_results
 
     stored = load_results(database(url), batch_id)
     columns = ["variant_id", "status", "site_energy_gj", "heating_gj", "runtime_s", "warnings"]
@@ -115,7 +115,7 @@ def test_closed_postgres_port_exits_3_naming_the_batch_and_the_aggregate_command
     }
     study = write_study(small_study())
     done = subprocess.run(
-        [sys.executable, "-m", "epbatch.cli", "--database-url", down, "run", str(study)],
+        [sys.executable, "-m", "epbatch.ops.cli", "--database-url", down, "run", str(study)],
         env=env,
         capture_output=True,
         text=True,

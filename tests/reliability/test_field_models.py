@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from epbatch.inputs import check_inputs
-from epbatch.study import StudyError, read_study
+from epbatch.study.inputs import check_inputs
+from epbatch.study.spec import StudyError, read_study
 from tests.conftest import CHICAGO, INSULATED_WALL, MODELS, TRIPLE_GLAZING
 from tests.reliability.test_bad_input import rejected
 

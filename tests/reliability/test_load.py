@@ -18,7 +18,7 @@ import pytest
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy import create_engine, text
 
-from epbatch.engine import Engine
+from epbatch.run.engine import Engine
 from tests.flows.conftest import SLOTS
 from tests.flows.helpers import (
     busy_slots,

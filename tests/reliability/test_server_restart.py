@@ -20,7 +20,7 @@ from prefect.client.orchestration import get_client
 from prefect.settings import PREFECT_API_URL, temporary_settings
 from sqlalchemy import create_engine, text
 
-from epbatch.progress import PROGRESS_FILE
+from epbatch.ops.progress import PROGRESS_FILE
 from tests.flows.helpers import busy_slots, epbatch_process, kill_if_running, task_runs
 from tests.prefect_server import EpbatchServer
 from tests.reliability.conftest import roof_study

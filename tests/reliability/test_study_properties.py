@@ -14,9 +14,9 @@ import yaml
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
-from epbatch import cli
+from epbatch.ops import cli
 from epbatch.settings import get_settings
-from epbatch.study import Study, StudyError, load_study, parse_study
+from epbatch.study.spec import Study, StudyError, load_study, parse_study
 from tests.conftest import GOLDEN, INSULATED_WALL, TRIPLE_GLAZING
 from tests.reliability.conftest import ONE_ZONE
 

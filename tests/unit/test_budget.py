@@ -2,8 +2,8 @@
 
 import pytest
 
-from epbatch.budget import FailureBudget
-from epbatch.results import VariantResult
+from epbatch.results.records import VariantResult
+from epbatch.run.budget import FailureBudget
 
 BROKEN = "GetSurfaceData: Errors discovered, program terminates."
 

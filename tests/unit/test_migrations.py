@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import create_engine, text
 
-from epbatch.batch import BatchSummary
-from epbatch.migrate import MIGRATIONS, display_url
-from epbatch.storage import upgrade_database
+from epbatch.store.database import upgrade_database
+from epbatch.store.migrate import MIGRATIONS, display_url
+from epbatch.variants.plan import BatchSummary
 from tests import storage_checks
 
 
@@ -40,7 +40,7 @@ def test_tables_it_did_not_make_are_refused(url: str):
 
 
 def test_the_migration_scripts_ship_inside_the_package():
-    assert MIGRATIONS.parent.name == "epbatch"
+    assert MIGRATIONS.parent.name == "store" and MIGRATIONS.parent.parent.name == "epbatch"
     assert (MIGRATIONS / "env.py").is_file()
     assert (MIGRATIONS / "script.py.mako").is_file()
     assert list((MIGRATIONS / "versions").glob("0001_*.py"))

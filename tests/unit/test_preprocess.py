@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from epbatch.engine import Engine
-from epbatch.preprocess import ModelInput, ModelRefused, idf_objects, prepare_input
+from epbatch.run.engine import Engine
+from epbatch.variants.preprocess import ModelInput, ModelRefused, idf_objects, prepare_input
 from tests.conftest import MODELS
 
 TEMPLATE_MODEL = MODELS / "HVACTemplate-5ZonePTAC.idf"

@@ -4,9 +4,8 @@ import re
 import time
 from pathlib import Path
 
-from epbatch.batch import BatchSummary, failure_message, flow_run_name, new_batch_id
-from epbatch.cli import main
-from epbatch.progress import (
+from epbatch.ops.cli import main
+from epbatch.ops.progress import (
     BatchProgress,
     engine_running,
     progress_markdown,
@@ -14,7 +13,8 @@ from epbatch.progress import (
     subscribe,
     tracked,
 )
-from epbatch.results import LEADING_COLUMNS, VariantResult, outcome_line, table_rows
+from epbatch.results.records import LEADING_COLUMNS, VariantResult, outcome_line, table_rows
+from epbatch.variants.plan import BatchSummary, failure_message, flow_run_name, new_batch_id
 
 
 def result(status: str = "succeeded", runtime_s: float = 4.0) -> VariantResult:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from epbatch.server import (
+from epbatch.ops.server import (
     SERVER_ENV,
     csrf_off,
     is_healthy,

@@ -8,10 +8,9 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from epbatch.aggregate import aggregate_saved_batch
-from epbatch.batch import BatchInfo
-from epbatch.results import RESULT_COLUMNS, VariantResult
-from epbatch.storage import (
+from epbatch.results.records import RESULT_COLUMNS, VariantResult
+from epbatch.store.aggregate import aggregate_saved_batch
+from epbatch.store.database import (
     BatchRow,
     ResultRow,
     VariantRow,
@@ -21,6 +20,7 @@ from epbatch.storage import (
     store_batch,
     write_tables,
 )
+from epbatch.variants.plan import BatchInfo
 from tests.storage_checks import batch_row
 
 

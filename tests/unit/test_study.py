@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from epbatch.study import StudyError, load_study, parse_study
+from epbatch.study.spec import StudyError, load_study, parse_study
 from tests.conftest import study_data
 
 

@@ -8,14 +8,14 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from epbatch.batch import BatchInfo
-from epbatch.cli import _parser, main
-from epbatch.progress import BatchProgress
-from epbatch.report import results_table
-from epbatch.results import RESULT_COLUMNS, VariantResult
-from epbatch.simulate import RunOptions, link_reused_outputs, reused_result
-from epbatch.sqlresults import design_loads_kw
-from epbatch.variants import Variant
+from epbatch.ops.cli import _parser, main
+from epbatch.ops.progress import BatchProgress
+from epbatch.report.terminal import results_table
+from epbatch.results.records import RESULT_COLUMNS, VariantResult
+from epbatch.results.sqlresults import design_loads_kw
+from epbatch.run.simulate import RunOptions, link_reused_outputs, reused_result
+from epbatch.variants.generate import Variant
+from epbatch.variants.plan import BatchInfo
 
 LONG_ID = "5zoneaircooled__insulated-walls__usa-il-chicago-ohare-intl-ap-725300-tmy3"
 

@@ -8,19 +8,19 @@ from pathlib import Path
 import pytest
 from eppy.modeleditor import IDF
 
-from epbatch.batch import plan_batch
-from epbatch.envelope import construction_set_applied, surfaces_of_class
-from epbatch.idfmodel import (
+from epbatch.settings import Settings
+from epbatch.study.inputs import check_inputs
+from epbatch.study.spec import DateRange, StudyError, check_study, parse_study, read_study
+from epbatch.variants.envelope import construction_set_applied, surfaces_of_class
+from epbatch.variants.generate import generate_variants, variant_ids
+from epbatch.variants.idfmodel import (
     idf_text,
     load_model,
     request_sql_output,
     set_run_period,
     skip_unkept_outputs,
 )
-from epbatch.inputs import check_inputs
-from epbatch.settings import Settings
-from epbatch.study import DateRange, StudyError, check_study, parse_study, read_study
-from epbatch.variants import generate_variants, variant_ids
+from epbatch.variants.plan import plan_batch
 from tests.conftest import CHICAGO, GOLDEN, study_data
 
 

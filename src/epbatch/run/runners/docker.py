@@ -15,8 +15,8 @@ import requests
 from docker.errors import APIError
 from docker.models.containers import Container
 
-from epbatch.runners.base import RunOutcome, SimulationJob
-from epbatch.runners.local import LOG_NAME
+from epbatch.run.runners.base import RunOutcome, SimulationJob
+from epbatch.run.runners.local import LOG_NAME
 from epbatch.settings import get_settings
 
 ENGINE = "/opt/energyplus/energyplus"

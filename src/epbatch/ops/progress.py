@@ -12,7 +12,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from epbatch.results import VariantResult
+from epbatch.results.records import VariantResult
 
 PROGRESS_FILE = "progress.json"
 Listener = Callable[["BatchProgress"], None]

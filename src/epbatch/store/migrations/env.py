@@ -1,14 +1,15 @@
-"""Alembic environment: run by ``epbatch.migrate`` on the connection it hands over.
+"""Alembic environment: run by ``epbatch.store.migrate`` on the connection it hands over.
 
-No alembic.ini: ``epbatch.migrate.alembic_config`` builds the configuration in code and puts its
-open connection (inside the caller's transaction) in ``config.attributes["connection"]``. A
-``sqlalchemy.url`` main option works too (offline SQL scripts, or a hand-made Config).
+No alembic.ini: ``epbatch.store.migrate.alembic_config`` builds the configuration in code
+and puts its open connection (inside the caller's transaction) in
+``config.attributes["connection"]``. A ``sqlalchemy.url`` main option works too (offline SQL
+scripts, or a hand-made Config).
 """
 
 from alembic import context
 from sqlalchemy import Connection, engine_from_config, pool
 
-from epbatch.storage import Base
+from epbatch.store.database import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -10,12 +10,12 @@ from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
 
-from epbatch.engine import Engine
-from epbatch.idfcheck import engine_check
-from epbatch.idfmodel import ModelError, use_idd
-from epbatch.preprocess import ModelInput, ModelRefused, prepare_input
-from epbatch.study import Study, StudyError, StudyFile
-from epbatch.variants import class_problems, parsed_for_check
+from epbatch.run.engine import Engine
+from epbatch.study.spec import Study, StudyError, StudyFile
+from epbatch.variants.generate import class_problems, parsed_for_check
+from epbatch.variants.idfcheck import engine_check
+from epbatch.variants.idfmodel import ModelError, use_idd
+from epbatch.variants.preprocess import ModelInput, ModelRefused, prepare_input
 
 
 @dataclass(frozen=True)

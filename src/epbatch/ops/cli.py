@@ -18,11 +18,8 @@ from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from epbatch.engine import EngineNotFoundError, find_engine
-from epbatch.inputs import check_inputs
-from epbatch.progress import BatchProgress, read_progress, status_lines, subscribe
-from epbatch.runners.base import RunnerName
-from epbatch.server import (
+from epbatch.ops.progress import BatchProgress, read_progress, status_lines, subscribe
+from epbatch.ops.server import (
     DEFAULT_PORT,
     ServerUnavailable,
     TemporaryServer,
@@ -32,12 +29,15 @@ from epbatch.server import (
     profile_api_url,
     wait_healthy,
 )
+from epbatch.run.engine import EngineNotFoundError, find_engine
+from epbatch.run.runners.base import RunnerName
 from epbatch.settings import get_settings
-from epbatch.study import MAX_SLOTS, StudyError, read_study
+from epbatch.study.inputs import check_inputs
+from epbatch.study.spec import MAX_SLOTS, StudyError, read_study
 
 if TYPE_CHECKING:
-    from epbatch.batch import BatchSummary
-    from epbatch.pgcluster import LocalPostgres
+    from epbatch.ops.pgcluster import LocalPostgres
+    from epbatch.variants.plan import BatchSummary
 
 PREFECT_DEFAULTS = {
     "PREFECT_SERVER_ANALYTICS_ENABLED": "false",
@@ -209,9 +209,9 @@ def _head_start(study_file: Path, slots: int | None, runner: RunnerName | None) 
     """A run's own temporary server takes seconds to boot (more on a new PREFECT_HOME): plan
     the batch now and simulate its first variants meanwhile (``head_start``); the flow takes
     over the plan and the simulations. Returns the batch's folder."""
-    from epbatch import head_start
-    from epbatch.batch import hand_over, plan_batch
-    from epbatch.simulate import simulate_variant
+    from epbatch.run import head_start
+    from epbatch.run.simulate import simulate_variant
+    from epbatch.variants.plan import hand_over, plan_batch
 
     plan = plan_batch(study_file, get_settings(), slots, runner)
     _say_planned(plan.batch_id, len(plan.variants), plan.slots, plan.folder)
@@ -334,7 +334,7 @@ def _find_server() -> str | None:
 
 
 def _run(study_file: Path, slots: int | None, runner: RunnerName | None, api: str | None) -> int:
-    from epbatch.batch import StorageError
+    from epbatch.variants.plan import StorageError
     from flows.batch import run_batch  # Prefect loads only when a batch runs
 
     _wait_for_server(api)
@@ -355,9 +355,9 @@ def _run(study_file: Path, slots: int | None, runner: RunnerName | None, api: st
 def _report(summary: "BatchSummary") -> None:
     """The results table and the summary line on stdout; notes, the stop reason and where
     to find the run in a Prefect UI on stderr."""
-    from epbatch.batch import BATCH_FILE, BatchInfo
-    from epbatch.report import results_table
-    from epbatch.storage import database, load_results  # loaded by the batch already
+    from epbatch.report.terminal import results_table
+    from epbatch.store.database import database, load_results  # loaded by the batch already
+    from epbatch.variants.plan import BATCH_FILE, BatchInfo
 
     frame = load_results(database(summary.database_url), summary.batch_id)
     print(results_table(frame, design_days=summary.design_days))
@@ -417,8 +417,8 @@ def _drain_prefect() -> None:
 
 
 def _aggregate(batch_id: str) -> int:
-    from epbatch.aggregate import BatchNotFoundError, aggregate_saved_batch
-    from epbatch.batch import StorageError
+    from epbatch.store.aggregate import BatchNotFoundError, aggregate_saved_batch
+    from epbatch.variants.plan import StorageError
 
     settings = get_settings()
     try:
@@ -433,7 +433,7 @@ def _aggregate(batch_id: str) -> int:
 
 
 def _status(batch_id: str | None) -> int:
-    from epbatch.batch import BATCH_FILE, BatchInfo
+    from epbatch.variants.plan import BATCH_FILE, BatchInfo
 
     data = read_progress(get_settings().output_dir, batch_id)
     if data is None:
@@ -453,13 +453,13 @@ def _server(host: str, port: int, slots: int, worker: bool, database: str) -> in
     import signal
     import subprocess
 
-    from epbatch.server import start_server
+    from epbatch.ops.server import start_server
 
     url = api_url(host, port)
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # stop the children on SIGTERM too
     cluster = None
     if database != "sqlite":
-        from epbatch.pgcluster import LocalPostgres, PostgresError, server_binaries
+        from epbatch.ops.pgcluster import LocalPostgres, PostgresError, server_binaries
 
         try:
             server_binaries()
@@ -526,7 +526,7 @@ def main(argv: list[str] | None = None) -> int:
         return _server(args.host, args.port, args.slots, args.worker, args.database)
     head_started: Path | None = None  # the folder of a batch given a head start
     try:
-        from epbatch.demo import DEMO, study_path
+        from epbatch.study.demo import DEMO, study_path
 
         study = DEMO if args.command == "demo" else str(args.study)
         study_file = study_path(study, get_settings().output_dir)
@@ -542,7 +542,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     except ServerUnavailable as error:
         if head_started is not None:  # the batch will not run: leave nothing of it behind
-            from epbatch import head_start
+            from epbatch.run import head_start
 
             head_start.abandon()
             shutil.rmtree(head_started, ignore_errors=True)

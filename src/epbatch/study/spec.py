@@ -17,7 +17,7 @@ from pydantic import (
     model_validator,
 )
 
-from epbatch.runners.base import RunnerName
+from epbatch.run.runners.base import RunnerName
 
 SURFACE_CLASSES = ("exterior_wall", "roof", "ground_floor", "window")
 MAX_SLOTS = 256

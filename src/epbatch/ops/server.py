@@ -17,7 +17,7 @@ from pathlib import Path
 
 import certifi
 
-from epbatch.cachefiles import write_private
+from epbatch.run.cachefiles import write_private
 
 # Blocked `energyplus` tasks re-poll the server after min(mean run time, this) seconds
 # (Prefect's default 10 s left slots idle between short runs; see docs/architecture.md).

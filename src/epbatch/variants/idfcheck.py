@@ -14,8 +14,8 @@ import tempfile
 from functools import lru_cache
 from pathlib import Path
 
-from epbatch.engine import Engine
-from epbatch.errfile import parse_err_file
+from epbatch.results.errfile import parse_err_file
+from epbatch.run.engine import Engine
 
 CHECK_TIMEOUT_S = 120.0
 MAX_MESSAGES = 5

@@ -2,14 +2,14 @@
 
 from collections.abc import Callable
 
-from epbatch.runners.base import Runner, RunOutcome, SimulationJob
-from epbatch.runners.local import LocalRunner
+from epbatch.run.runners.base import Runner, RunOutcome, SimulationJob
+from epbatch.run.runners.local import LocalRunner
 
 __all__ = ["LocalRunner", "RunOutcome", "Runner", "SimulationJob", "get_runner"]
 
 
 def _docker_runner() -> Runner:
-    from epbatch.runners.docker import DockerRunner  # the Docker SDK (~0.2 s) only when used
+    from epbatch.run.runners.docker import DockerRunner  # the Docker SDK (~0.2 s) only when used
 
     return DockerRunner()
 

@@ -6,7 +6,7 @@ from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from epbatch.study import ConstructionSet, Glazing, Layer, OpaqueConstruction
+from epbatch.study.spec import ConstructionSet, Glazing, Layer, OpaqueConstruction
 
 EpBunch = Any  # eppy objects are untyped
 Row = tuple[EpBunch, list[Any]]  # an eppy object and its raw values

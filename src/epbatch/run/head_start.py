@@ -14,8 +14,8 @@ import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 
-from epbatch.results import VariantResult
-from epbatch.variants import Variant
+from epbatch.results.records import VariantResult
+from epbatch.variants.generate import Variant
 
 Simulate = Callable[[Variant], VariantResult]
 

@@ -20,8 +20,8 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine, make_url
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
-from epbatch.migrate import upgrade_engine
-from epbatch.results import RESULT_COLUMNS, VariantResult
+from epbatch.results.records import RESULT_COLUMNS, VariantResult
+from epbatch.store.migrate import upgrade_engine
 
 
 class Base(DeclarativeBase):

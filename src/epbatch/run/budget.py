@@ -3,7 +3,7 @@ burn a night of compute."""
 
 from dataclasses import dataclass, field
 
-from epbatch.results import VariantResult
+from epbatch.results.records import VariantResult
 
 MIN_FIRST = 3  # the first max(3, 10 % of the batch) finished variants...
 MIN_ENDED = 10  # ...and the failed share once at least this many ended

@@ -6,7 +6,7 @@ import signal
 import subprocess
 import time
 
-from epbatch.runners.base import RunOutcome, SimulationJob
+from epbatch.run.runners.base import RunOutcome, SimulationJob
 
 LOG_NAME = "energyplus.log"
 # Engines run below the orchestration (client, Prefect server, database), so a slot hand-over

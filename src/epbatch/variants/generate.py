@@ -8,18 +8,23 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, overload
 
-from epbatch.engine import Engine
-from epbatch.envelope import construction_set_applied, left_alone, set_notes, surfaces_of_class
-from epbatch.idfmodel import (
+from epbatch.run.engine import Engine
+from epbatch.settings import KeepOutputs
+from epbatch.study.spec import DateRange, Study
+from epbatch.variants.envelope import (
+    construction_set_applied,
+    left_alone,
+    set_notes,
+    surfaces_of_class,
+)
+from epbatch.variants.idfmodel import (
     idf_text,
     load_model,
     request_sql_output,
     set_run_period,
     skip_unkept_outputs,
 )
-from epbatch.preprocess import ModelInput
-from epbatch.settings import KeepOutputs
-from epbatch.study import DateRange, Study
+from epbatch.variants.preprocess import ModelInput
 
 
 @dataclass(frozen=True)

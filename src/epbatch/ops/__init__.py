@@ -1,0 +1,1 @@
+"""Operating epbatch: CLI, servers, live progress."""

@@ -1,0 +1,1 @@
+"""Parsing a simulation's outputs into result records."""

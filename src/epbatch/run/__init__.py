@@ -1,0 +1,1 @@
+"""Running variants: the engine, runners (local, Docker), one simulation, budgets."""

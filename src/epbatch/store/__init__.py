@@ -1,0 +1,1 @@
+"""Storing results: database, migrations, results tables."""

@@ -1,0 +1,1 @@
+"""Study specs and their validation (before any simulation)."""

@@ -1,0 +1,1 @@
+"""Models and variants: preparing model inputs, envelope swaps, the batch plan."""
