@@ -264,6 +264,26 @@ def test_newer_and_current_versions_are_accepted(engine: Engine, broken_model, t
     assert len(check_inputs(study, engine, tmp_path / "cache").models) == 4
 
 
+def test_a_passed_engine_check_is_remembered_across_processes(engine: Engine, tmp_path):
+    """A re-run of a study does not re-check its unchanged models; a changed or failing one is
+    checked again."""
+    from epbatch.variants.idfcheck import _cached_check
+
+    cache = tmp_path / "cache"
+    model = tmp_path / "model.idf"
+    model.write_bytes(ONE_ZONE.read_bytes())
+    assert engine_check(model, engine, cache) is None
+    assert len(list((cache / "checks").iterdir())) == 1
+    _cached_check.cache_clear()  # as in a new process
+    start = time.perf_counter()
+    assert engine_check(model, engine, cache) is None
+    assert time.perf_counter() - start < 0.2  # no engine started
+    model.write_text(ONE_ZONE.read_text().replace("Timestep,4;", "Timestep,4;\nNotAnObject,1;"))
+    problem = engine_check(model, engine, cache)
+    assert problem and "NotAnObject" in problem.replace(" ", "")
+    assert len(list((cache / "checks").iterdir())) == 1  # the failure is not remembered
+
+
 def test_engine_check_cost_per_model(engine: Engine, tmp_path):
     """The input check is one `energyplus --convert-only` per model file (cached after)."""
     timings = {}

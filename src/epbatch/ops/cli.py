@@ -178,8 +178,8 @@ def _check(study_file: Path) -> str | None:
     with every problem at once.
 
     Once the study file itself is valid, Prefect (~1.2 s to import) loads in a thread while
-    the models are checked, or, for a run that needs its own temporary server, that server
-    starts (Prefect then loads once the head start runs).
+    the models are checked, unless the run needs its own temporary server: that server and
+    Prefect start once the head start's first engines run (the checks have both cores).
     """
     checked = read_study(study_file)
     api = None
@@ -191,9 +191,7 @@ def _check(study_file: Path) -> str | None:
             f" {_count(len(study.construction_sets), 'construction set')}"
         )
         api = _prepare_prefect()
-        if TEMPORARY is not None:  # it boots on the other core while the models are checked
-            TEMPORARY.start()
-        else:  # a cold run loads Prefect once its head start runs (the GIL would delay it)
+        if TEMPORARY is None:
             _load_prefect_meanwhile()
     settings = get_settings()
     check_inputs(checked, find_engine(settings.energyplus), settings.cache_dir)
@@ -226,6 +224,8 @@ def _head_start(study_file: Path, slots: int | None, runner: RunnerName | None) 
             skip=lambda variant: (stored / variant.cache_key).exists(),  # the flow reuses it
         )
     )
+    assert TEMPORARY is not None
+    TEMPORARY.start()  # boots beside the first engines, not in the way of the checks
     return plan.folder
 
 

@@ -63,7 +63,7 @@ def check_model(path: Path, engine: Engine, cache_dir: Path) -> ModelInput | str
         model = prepare_input(path, engine, cache_dir)
     except ModelRefused as refused:
         return str(refused)
-    problem = engine_check(model.idf, engine)
+    problem = engine_check(model.idf, engine, cache_dir)
     if problem and model.steps:
         return f"{problem} (in the IDF prepared from it: {model.idf})"
     return problem or model

@@ -2,12 +2,15 @@
 
 ``energyplus --convert-only`` reads the IDF against the engine's schema (object types, field
 counts and types, ranges, required objects) and writes ``eplusout.err`` without simulating; any
-Severe or Fatal there is exactly what a real run would stop on. It costs ~0.3 s per model (engine
-start-up and schema load), once per model file version per process. References between objects
+Severe or Fatal there is exactly what a real run would stop on. It costs ~0.4 s of CPU per model
+(engine start-up and schema load), once per model content and engine: a model that passed is
+remembered in ``EPBATCH_CACHE_DIR/checks/`` (re-running a study re-checks none of its unchanged
+models; one that failed is checked again, since it is about to be fixed). References between objects
 (e.g. a construction naming a missing material) are checked only by a real run, where they are a
 model failure.
 """
 
+import hashlib
 import re
 import subprocess
 import tempfile
@@ -15,6 +18,7 @@ from functools import lru_cache
 from pathlib import Path
 
 from epbatch.results.errfile import parse_err_file
+from epbatch.run.cachefiles import owned_and_private, write_private
 from epbatch.run.engine import Engine
 
 CHECK_TIMEOUT_S = 120.0
@@ -109,9 +113,22 @@ def _cached_check(path: str, size: int, mtime_ns: int, executable: str) -> str |
     return _engine_check(Path(path), Path(executable))
 
 
-def engine_check(path: Path, engine: Engine) -> str | None:
-    """Why the engine rejects ``path`` as input, or ``None``; cached per file version."""
+def _passed_file(path: Path, engine: Engine, cache_dir: Path) -> Path:
+    digest = hashlib.sha256(path.read_bytes())
+    digest.update(f"|{engine.executable}|{engine.version}".encode())
+    return cache_dir / "checks" / f"{digest.hexdigest()[:32]}.passed"
+
+
+def engine_check(path: Path, engine: Engine, cache_dir: Path | None = None) -> str | None:
+    """Why the engine rejects ``path`` as input, or ``None``; cached per file version in this
+    process, and a pass per content and engine in ``cache_dir`` when given."""
+    passed = _passed_file(path, engine, cache_dir) if cache_dir else None
+    if passed and passed.is_file() and all(map(owned_and_private, (passed.parent, passed))):
+        return None
     stat = path.stat()
-    return _cached_check(
+    problem = _cached_check(
         str(path.resolve()), stat.st_size, stat.st_mtime_ns, str(engine.executable)
     )
+    if passed and problem is None:
+        write_private(passed, b"")
+    return problem
