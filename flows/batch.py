@@ -111,13 +111,18 @@ def _load_storage_meanwhile() -> None:
     threading.Thread(target=import_module, args=("epbatch.store.aggregate",), daemon=True).start()
 
 
-def _task_runner(slots: int, dask_address: str | None) -> TaskRunner[Any]:
-    """Threads of this process (one per slot), or an existing Dask cluster."""
+def _task_runner(slots: int, dask_address: str | None, head_started: bool) -> TaskRunner[Any]:
+    """Threads of this process, or an existing Dask cluster.
+
+    A thread per variant in flight: a slot's next task run is created and waits (Pending) for
+    the slot, which its predecessor hands over as its engine exits (``tasks/slots.py``). After
+    a head start, one thread per slot: the head start's engines hold no slot, so the task runs
+    claiming them must come first, in order."""
     if dask_address:
         from prefect_dask.task_runners import DaskTaskRunner
 
         return DaskTaskRunner(address=dask_address)
-    return ThreadPoolTaskRunner(max_workers=slots)
+    return ThreadPoolTaskRunner(max_workers=slots if head_started else IN_FLIGHT_PER_SLOT * slots)
 
 
 class _Submissions:
@@ -240,7 +245,8 @@ def run_energyplus_batch(
     logger = get_run_logger()
     settings = get_settings()
     study_file = study_path(study, settings.output_dir)
-    plan = take_plan(study_file, slots, runner) or plan_batch(study_file, settings, slots, runner)
+    handed = take_plan(study_file, slots, runner)  # planned by a head start
+    plan = handed or plan_batch(study_file, settings, slots, runner)
     gc.freeze()  # Prefect, the IDD and the models live as long as the batch: no GC passes over them
     logger.info(
         "batch %s: %d variants on %d slots in %s",
@@ -257,7 +263,7 @@ def run_energyplus_batch(
     try:
         with (
             tracked(progress),
-            _task_runner(plan.slots, dask_address or settings.dask_address) as pool,
+            _task_runner(plan.slots, dask_address or settings.dask_address, bool(handed)) as pool,
         ):
             by_id = _run_variants(pool, plan, progress, logger)  # inside: leaving cancels runs
     finally:

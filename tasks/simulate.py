@@ -1,5 +1,8 @@
 """The per-variant task: one task run = one EnergyPlus process = one ``energyplus`` slot."""
 
+from collections.abc import Iterator
+from contextlib import contextmanager
+from functools import partial
 from typing import Any
 
 from prefect import Task, get_run_logger, task
@@ -10,7 +13,7 @@ from epbatch.results.records import VariantResult, outcome_line
 from epbatch.run import head_start
 from epbatch.run.simulate import RunOptions, VariantFailed, simulate_variant
 from epbatch.variants.generate import Variant
-from tasks.slots import pool_energyplus_slots
+from tasks.slots import lease_pool, pool_energyplus_slots
 
 pool_energyplus_slots()  # a finished variant hands its `energyplus` slot to the next one
 
@@ -29,6 +32,13 @@ class CachedResultGone(RuntimeError):
     """The cached result seen when the batch was planned disappeared before it was read."""
 
 
+@contextmanager
+def _engine(batch_id: str, variant_id: str) -> Iterator[None]:
+    """One engine of the batch: it holds the task run's slot, counted in the progress."""
+    with lease_pool().engine(), engine_running(batch_id, variant_id):
+        yield
+
+
 VARIANT_TAG = "variant"  # every variant's task run, simulated or cached
 
 
@@ -44,8 +54,8 @@ VARIANT_TAG = "variant"  # every variant's task run, simulated or cached
 )
 def run_single_variant(variant: Variant, options: RunOptions) -> VariantResult:
     """Simulate one variant; a failed simulation raises ``VariantFailed`` carrying its record."""
-    with engine_running(options.batch_id, variant.variant_id):
-        result = head_start.claim(variant) or simulate_variant(variant, options)
+    engine = partial(_engine, options.batch_id, variant.variant_id)
+    result = head_start.claim(variant, engine) or simulate_variant(variant, options, engine)
     logger = get_run_logger()
     if result.status == "failed":
         logger.error("%s", outcome_line(result))

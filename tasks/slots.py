@@ -42,6 +42,8 @@ class LeasePool:
         self._client: SyncPrefectClient = get_client(sync_client=True)
         self._client.__enter__()
         self._lock = threading.Lock()
+        self._returned = threading.Condition(self._lock)  # a lease went back to the pool
+        self._local = threading.local()  # the lease of the task run in this thread
         self._free: dict[UUID, float] = {}  # lease -> when it was given back
         self._held: set[UUID] = set()
         self._no_limit = False  # the server has no such limit: nothing to hold
@@ -50,16 +52,38 @@ class LeasePool:
 
     @contextmanager
     def slot(self, holder: ConcurrencyLeaseHolder | None) -> Iterator[None]:
-        """Hold a slot for the block: a pooled lease, else a new one once the limit allows."""
-        lease = self._take() or self._acquire(holder)
+        """Hold a slot for the block (a task run): a pooled lease, else a new one once the
+        limit allows; ``engine`` may hand it over earlier."""
+        self._local.lease = self._take() or self._acquire(holder)
+        self._local.in_slot = True
         try:
             yield
         finally:
-            if lease is not None:
-                with self._lock:
-                    if lease in self._held:  # not lost meanwhile
-                        self._held.discard(lease)
-                        self._free[lease] = time.monotonic()
+            self._local.in_slot = False
+            self._give_back()
+
+    @contextmanager
+    def engine(self) -> Iterator[None]:
+        """Around the engine process of the task run in this thread: the slot goes to the
+        next variant as soon as the engine exits, while this task run still parses and reports
+        (taken again first if it already went, e.g. for a retry's engine)."""
+        if getattr(self._local, "in_slot", False) and self._local.lease is None:
+            self._local.lease = self._take() or self._acquire(None)
+        try:
+            yield
+        finally:
+            self._give_back()
+
+    def _give_back(self) -> None:
+        """The thread's lease to the pool, where a waiting task run takes it at once."""
+        lease, self._local.lease = getattr(self._local, "lease", None), None
+        if lease is None:
+            return
+        with self._lock:
+            if lease in self._held:  # not lost meanwhile
+                self._held.discard(lease)
+                self._free[lease] = time.monotonic()
+                self._returned.notify()
 
     def release_idle(self, older_than_s: float = 0.0) -> None:
         """Give back the pooled leases no task took for ``older_than_s``."""
@@ -87,9 +111,10 @@ class LeasePool:
                 time.sleep(LOCKED_RETRY_S)
                 continue
             if response.status_code == 423:  # the limit is full: poll, whatever Retry-After says
-                wait = float(response.headers.get("Retry-After", MAX_POLL_S))
-                time.sleep(min(wait, MAX_POLL_S))
-                if lease := self._take():  # a task of this process ended meanwhile
+                wait = min(float(response.headers.get("Retry-After", MAX_POLL_S)), MAX_POLL_S)
+                with self._returned:  # woken at once when an engine of this process exits
+                    self._returned.wait_for(lambda: bool(self._free), timeout=wait)
+                if lease := self._take():
                     return lease
                 continue
             response.raise_for_status()

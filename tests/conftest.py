@@ -16,6 +16,7 @@ os.environ.setdefault("PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS", "120")
 
 # The Prefect server fixtures, registered here once so every tier shares one server per session.
 from tests.prefect_server import (
+    engine_log,
     fresh_cache,
     output_dir,
     prefect_api,
@@ -23,7 +24,14 @@ from tests.prefect_server import (
     stock_prefect_env,
 )
 
-__all__ = ["fresh_cache", "output_dir", "prefect_api", "prefect_env", "stock_prefect_env"]
+__all__ = [
+    "engine_log",
+    "fresh_cache",
+    "output_dir",
+    "prefect_api",
+    "prefect_env",
+    "stock_prefect_env",
+]
 
 MODELS = Path(__file__).resolve().parents[2] / "shared" / "models"
 CHICAGO = "USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw"

@@ -17,6 +17,7 @@ import pytest
 from prefect.settings import PREFECT_API_URL, PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
 from epbatch.ops.server import is_healthy
+from epbatch.run.engine import Engine
 
 SLOTS = 2  # the server's `energyplus` limit
 
@@ -161,6 +162,20 @@ def fresh_cache(prefect_api: str, tmp_path: Path) -> Iterator[Path]:
     storage = tmp_path / "prefect-results"
     with temporary_settings({PREFECT_LOCAL_STORAGE_PATH: storage}):
         yield storage
+
+
+@pytest.fixture
+def engine_log(engine: Engine, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Flows run in this process use the real engine through a wrapper that logs each
+    simulation's start and end in the returned file (``helpers.engine_intervals``)."""
+    from epbatch.settings import get_settings
+    from tests.flows.helpers import timed_engine
+
+    log = tmp_path / "engines.log"
+    monkeypatch.setenv("EPBATCH_ENERGYPLUS", str(timed_engine(engine, tmp_path / "engine", log)))
+    get_settings.cache_clear()
+    yield log
+    get_settings.cache_clear()
 
 
 @pytest.fixture

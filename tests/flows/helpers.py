@@ -2,6 +2,7 @@
 
 import asyncio
 import os
+import shlex
 import signal
 import subprocess
 import sys
@@ -22,6 +23,9 @@ from prefect.client.schemas.filters import (
     TaskRunFilterTags,
 )
 from prefect.client.schemas.objects import State, TaskRun
+
+from epbatch.run.engine import Engine
+from tests.reliability.conftest import stand_in_engine
 
 # The server writes task-run states in batches, once a second (server.RECORDER_ENV).
 RECORDER_SETTLE_S = 1.5
@@ -118,13 +122,6 @@ def max_overlap(intervals: list[tuple[Instant, Instant]]) -> int:
     return peak
 
 
-def run_intervals(runs: list[TaskRun]) -> list[tuple[datetime, datetime]]:
-    """(start, end) of each task run: the time it held an ``energyplus`` slot."""
-    intervals = [(r.start_time, r.end_time) for r in runs]
-    assert all(start and end for start, end in intervals), "a task run without start or end"
-    return [(start, end) for start, end in intervals if start and end]
-
-
 def epbatch_process(study: Path, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
     """``epbatch run STUDY`` as its own process (and process group), output appended to ``log``."""
     with log.open("ab") as sink:
@@ -142,3 +139,40 @@ def kill_if_running(process: subprocess.Popen[bytes]) -> None:
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGKILL)
         process.wait()
+
+
+def timed_engine(engine: Engine, folder: Path, log: Path) -> Path:
+    """The real engine, with a ``start|end <epoch s> <pid> <cwd>`` line per simulation in
+    ``log`` (the input check, ``--convert-only``, runs outside the slots and is not logged)."""
+    line = f'"$(date +%s.%N) $$ $PWD" >> {shlex.quote(str(log))}'
+    return stand_in_engine(
+        engine,
+        folder,
+        'case " $* " in *" --convert-only "*) exec "$ENERGYPLUS" "$@" ;; esac\n'
+        f"echo start {line}\n"
+        '"$ENERGYPLUS" "$@"\n'
+        "code=$?\n"
+        f"echo end {line}\n"
+        "exit $code\n",
+    )
+
+
+def engine_runs(log: Path) -> dict[str, tuple[float, float | None, str]]:
+    """pid -> (start, end or None, working folder) of each simulation logged so far."""
+    runs: dict[str, tuple[float, float | None, str]] = {}
+    for line in log.read_text().splitlines() if log.exists() else []:
+        kind, stamp, pid, cwd = line.split(" ", 3)
+        if kind == "start":
+            runs[pid] = (float(stamp), None, cwd)
+        else:
+            start, _, cwd = runs[pid]
+            runs[pid] = (start, float(stamp), cwd)
+    return runs
+
+
+def engine_intervals(log: Path) -> list[tuple[float, float]]:
+    """(start, end) of each finished simulation: what the ``energyplus`` slots bound."""
+    runs = engine_runs(log)
+    intervals = [(start, end) for start, end, _ in runs.values() if end is not None]
+    assert len(intervals) == len(runs), "an engine without its end line"
+    return intervals

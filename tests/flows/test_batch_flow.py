@@ -13,7 +13,7 @@ from epbatch.study.spec import StudyError
 from epbatch.variants.generate import slug
 from flows.batch import batch_summary, run_energyplus_batch
 from tests.conftest import GOLDEN, study_data
-from tests.flows.helpers import max_overlap, run_intervals, task_runs
+from tests.flows.helpers import engine_intervals, max_overlap, task_runs
 
 pytestmark = [pytest.mark.prefect, pytest.mark.engine]
 
@@ -33,7 +33,7 @@ def read_artifacts(key_prefix: str) -> dict[str, Artifact]:
 
 
 def test_batch_stores_every_variant_even_when_one_fails(
-    prefect_api, output_dir, fresh_cache, write_study, models, tmp_path
+    prefect_api, output_dir, fresh_cache, write_study, models, tmp_path, engine_log
 ):
     broken = tmp_path / "broken.idf"
     broken.write_text(
@@ -78,7 +78,7 @@ def test_batch_stores_every_variant_even_when_one_fails(
     assert states == {
         v: "Failed" if m == "broken.idf" else "Completed" for v, m in frame.model.items()
     }  # failures show as failures in the UI
-    assert 1 <= max_overlap(run_intervals(runs)) <= 2  # slots bound it
+    assert 1 <= max_overlap(engine_intervals(engine_log)) <= 2  # slots bound the engines
 
     artifacts = read_artifacts(f"{slug(summary.batch_id)}-")
     progress = artifacts[f"{slug(summary.batch_id)}-progress"]

@@ -210,7 +210,7 @@ def test_a_cold_run_simulates_while_its_server_boots(engine, models, write_study
     """No server, a new PREFECT_HOME (a first run): engines start before the flow does, each
     variant is simulated once (its task run takes the head start's result), never more than
     the slots at once, and every variant's task run and row exist."""
-    from tests.reliability.test_load import engine_runs, timed_engine
+    from tests.flows.helpers import engine_runs, timed_engine
 
     log = tmp_path / "engines.log"
     study = write_study(

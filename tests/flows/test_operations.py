@@ -22,12 +22,13 @@ from tests.conftest import GOLDEN, INSULATED_WALL, TRIPLE_GLAZING, study_data
 from tests.flows.conftest import SLOTS
 from tests.flows.helpers import (
     busy_slots,
+    engine_intervals,
     epbatch_process,
     held_slots,
     max_overlap,
-    run_intervals,
     state_history,
     task_runs,
+    timed_engine,
 )
 
 pytestmark = [pytest.mark.prefect, pytest.mark.engine]
@@ -252,11 +253,15 @@ def test_a_killed_batch_does_not_hold_its_slots_forever(
     )  # ...until they expire
 
 
-def test_two_batches_at_once_share_the_energyplus_limit(prefect_env, write_study, models, tmp_path):
+def test_two_batches_at_once_share_the_energyplus_limit(
+    prefect_env, prefect_api, write_study, models, engine, tmp_path
+):
     since = datetime.now(UTC)
+    log = tmp_path / "engines.log"
     env = prefect_env | {
         "EPBATCH_OUTPUT_DIR": str(tmp_path / "runs"),
         "PREFECT_LOCAL_STORAGE_PATH": str(tmp_path / "results"),
+        "EPBATCH_ENERGYPLUS": str(timed_engine(engine, tmp_path / "engine", log)),
     }
     processes = []
     for name, glazing in (("a", {}), ("b", {"window": TRIPLE_GLAZING})):
@@ -281,10 +286,10 @@ def test_two_batches_at_once_share_the_energyplus_limit(prefect_env, write_study
         )
         processes.append(epbatch_process(study, env, tmp_path / f"{name}.log"))
     assert [p.wait(timeout=900) for p in processes] == [0, 0]
-    runs = task_runs(since=since)
-    assert len(runs) == 8
-    intervals = run_intervals(runs)
+    assert len(task_runs(since=since)) == 8
+    intervals = engine_intervals(log)
+    assert len(intervals) == 8
     assert max_overlap(intervals) == SLOTS  # never more engines than the limit, across batches
-    busy = sum((end - start).total_seconds() for start, end in intervals)
-    span = (max(e for _, e in intervals) - min(s for s, _ in intervals)).total_seconds()
+    busy = sum(end - start for start, end in intervals)
+    span = max(e for _, e in intervals) - min(s for s, _ in intervals)
     print(f"slot utilisation, two batches on {SLOTS} slots: {busy / (SLOTS * span):.2f}")

@@ -54,6 +54,33 @@ def test_a_full_limit_is_polled_not_waited_out(prefect_api):
     assert busy_slots() == 0
 
 
+def test_an_engine_hands_its_slot_to_the_waiting_variant_as_it_exits(prefect_api):
+    """The slot goes to the next variant when the engine exits, not when its task run ends
+    (it still parses and reports); a retry's engine takes a slot again first."""
+    pool = LeasePool()
+    started: list[str] = []
+
+    def next_variant() -> None:
+        with pool.slot(None), pool.engine():
+            started.append("next")
+
+    with held_slots(SLOTS - 1), pool.slot(None):  # one slot left, this variant's
+        with pool.engine():
+            waiting = threading.Thread(target=next_variant)
+            waiting.start()
+            time.sleep(1.5)
+            assert not started, "a slot was taken beyond the limit"
+            exited = time.monotonic()
+        waiting.join(timeout=10)  # this task run has not ended yet
+        assert started and time.monotonic() - exited < 1.0
+        assert busy_slots() == SLOTS and len(pool._free) == 1  # back in the pool, not the server
+        with pool.engine():  # a retry's engine
+            assert len(pool._held) == 1 and not pool._free
+        assert busy_slots() == SLOTS
+    pool.release_idle()
+    assert busy_slots() == 0
+
+
 def test_a_lease_the_server_lost_is_dropped_not_handed_on(prefect_api, monkeypatch):
     """The renewal finds a lease the server no longer knows (e.g. expired while the process
     was stopped): the variant holding it runs on, and it is not given to the next one."""
@@ -74,18 +101,21 @@ def test_a_batch_takes_each_slot_once_and_hands_it_on(
     prefect_api, output_dir, fresh_cache, write_study, models, monkeypatch
 ):
     """The task engine's slot acquisition goes through the pool: 6 variants on 2 slots take
-    at most 2 leases from the server, and give them all back when the batch ends."""
+    at most 2 leases from the server (their task runs, created while the slots are busy, wait
+    for them), and give them all back when the batch ends."""
     from flows.batch import run_batch
     from tests.conftest import GOLDEN, study_data
 
     taken: list[object] = []
-    acquire = LeasePool._acquire
+    increment = LeasePool._increment
 
     def counted(pool: LeasePool, holder: object) -> object:
-        taken.append(holder)
-        return acquire(pool, holder)  # type: ignore[arg-type]
+        response = increment(pool, holder)  # type: ignore[arg-type]
+        if response.status_code == 200:
+            taken.append(response.json().get("lease_id"))
+        return response
 
-    monkeypatch.setattr(LeasePool, "_acquire", counted)
+    monkeypatch.setattr(LeasePool, "_increment", counted)
     sets = {
         f"roof-{i}": {"roof": {"layers": [{"material": "Board", "thermal_resistance": 1.0 + i}]}}
         for i in range(6)

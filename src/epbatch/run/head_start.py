@@ -13,6 +13,7 @@ one.
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import AbstractContextManager
 
 from epbatch.results.records import VariantResult
 from epbatch.variants.generate import Variant
@@ -65,11 +66,17 @@ class HeadStart:
         for future in started:
             future.exception()
 
-    def claim(self, variant: Variant) -> VariantResult | None:
-        """The variant's result if the head start started it (waiting for it), else ``None``."""
+    def claim(
+        self, variant: Variant, around_engine: Callable[[], AbstractContextManager[object]]
+    ) -> VariantResult | None:
+        """The variant's result if the head start started it (waiting for it inside
+        ``around_engine``: its engine stands in for the caller's), else ``None``."""
         with self._lock:
             future = self._started.pop(variant.variant_id, None)
-        return None if future is None else future.result()
+        if future is None:
+            return None
+        with around_engine():
+            return future.result()
 
 
 _current: HeadStart | None = None
@@ -81,9 +88,11 @@ def begin(head_start: HeadStart) -> None:
     _current = head_start
 
 
-def claim(variant: Variant) -> VariantResult | None:
+def claim(
+    variant: Variant, around_engine: Callable[[], AbstractContextManager[object]]
+) -> VariantResult | None:
     """``HeadStart.claim`` on this process's head start, if there is one."""
-    return _current.claim(variant) if _current is not None else None
+    return _current.claim(variant, around_engine) if _current is not None else None
 
 
 def stop() -> None:

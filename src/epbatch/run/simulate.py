@@ -3,6 +3,8 @@
 import os
 import shutil
 import signal
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
@@ -149,14 +151,22 @@ def link_reused_outputs(variant: Variant, source: VariantResult) -> Path | None:
     return found[0]
 
 
-def simulate_variant(variant: Variant, options: RunOptions) -> VariantResult:
-    """Run ``variant`` and return its record; never raises for a failing simulation."""
+def simulate_variant(
+    variant: Variant,
+    options: RunOptions,
+    around_engine: Callable[[], AbstractContextManager[object]] = nullcontext,
+) -> VariantResult:
+    """Run ``variant`` and return its record; never raises for a failing simulation.
+
+    ``around_engine`` is entered around the engine process alone (not the parsing after it):
+    the task hands its ``energyplus`` slot to the next variant the moment the engine exits."""
     out_dir = variant.folder / "out"
     shutil.rmtree(out_dir, ignore_errors=True)  # nothing stale from an earlier attempt
     job = SimulationJob(
         options.executable, variant.idf, variant.epw, out_dir, options.mode, options.timeout_s
     )
-    outcome = get_runner(options.runner).run(job)
+    with around_engine():
+        outcome = get_runner(options.runner).run(job)
     err = parse_err_file(out_dir / "eplusout.err")
     sql = out_dir / "eplusout.sql"
     failure = _failure(outcome, err, sql)
