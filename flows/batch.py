@@ -202,7 +202,7 @@ def _run_variants(
     """
     budget = FailureBudget(len(plan.variants), plan.study.failure_budget)
     runs = _Submissions(pool, plan)
-    head_start.stop()  # from now on, only task runs start engines
+    lease_pool().adopt(head_start.stop())  # from now on, only task runs start engines
     runs.fill()
     _load_storage_meanwhile()
     by_id: dict[str, VariantResult] = {}
@@ -245,8 +245,7 @@ def run_energyplus_batch(
     logger = get_run_logger()
     settings = get_settings()
     study_file = study_path(study, settings.output_dir)
-    handed = take_plan(study_file, slots, runner)  # planned by a head start
-    plan = handed or plan_batch(study_file, settings, slots, runner)
+    plan = take_plan(study_file, slots, runner) or plan_batch(study_file, settings, slots, runner)
     gc.freeze()  # Prefect, the IDD and the models live as long as the batch: no GC passes over them
     logger.info(
         "batch %s: %d variants on %d slots in %s",
@@ -263,10 +262,13 @@ def run_energyplus_batch(
     try:
         with (
             tracked(progress),
-            _task_runner(plan.slots, dask_address or settings.dask_address, bool(handed)) as pool,
+            _task_runner(
+                plan.slots, dask_address or settings.dask_address, head_start.active()
+            ) as pool,
         ):
             by_id = _run_variants(pool, plan, progress, logger)  # inside: leaving cancels runs
     finally:
+        head_start.abandon()  # its simulations were all claimed: it ends with the batch
         lease_pool().release_idle()  # the slots this batch's variants handed on, now
         ui.close()
     results = [by_id[name.variant_id] for name in plan.variants.names]

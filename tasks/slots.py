@@ -46,6 +46,7 @@ class LeasePool:
         self._local = threading.local()  # the lease of the task run in this thread
         self._free: dict[UUID, float] = {}  # lease -> when it was given back
         self._held: set[UUID] = set()
+        self._adopted: set[UUID] = set()  # a head start's, kept for its claims: never idle
         self._no_limit = False  # the server has no such limit: nothing to hold
         self._limits: dict[str, bool] = {}  # other tags' limits: whether the server has them
         threading.Thread(target=self._maintain, name="epbatch-slot-leases", daemon=True).start()
@@ -85,13 +86,28 @@ class LeasePool:
                 self._free[lease] = time.monotonic()
                 self._returned.notify()
 
+    def adopt(self, leases: list[str]) -> None:
+        """Take over the slots a head start's engines hold (``epbatch.run.head_start``): pooled
+        for the task runs that claim those engines, and not released as idle before one took
+        them (the engine may still run)."""
+        with self._lock:
+            for lease in map(UUID, leases):
+                self._free[lease] = time.monotonic()
+                self._adopted.add(lease)
+            self._returned.notify_all()
+
     def release_idle(self, older_than_s: float = 0.0) -> None:
-        """Give back the pooled leases no task took for ``older_than_s``."""
+        """Give back the pooled leases no task took for ``older_than_s`` (all with 0)."""
         now = time.monotonic()
         with self._lock:
-            idle = [lease for lease, since in self._free.items() if now - since >= older_than_s]
+            idle = [
+                lease
+                for lease, since in self._free.items()
+                if now - since >= older_than_s and not (older_than_s and lease in self._adopted)
+            ]
             for lease in idle:
                 del self._free[lease]
+                self._adopted.discard(lease)
         for lease in idle:
             self._call(self._client.release_concurrency_slots_with_lease, lease)
 
@@ -101,6 +117,7 @@ class LeasePool:
                 return None
             lease = next(iter(self._free))
             del self._free[lease]
+            self._adopted.discard(lease)
             self._held.add(lease)
             return lease
 
@@ -184,6 +201,7 @@ class LeasePool:
                     with self._lock:  # gone (expired, revoked): its task runs on, as in Prefect
                         self._held.discard(lease)
                         self._free.pop(lease, None)
+                        self._adopted.discard(lease)
 
     @staticmethod
     def _call(method: Callable[..., Any], *args: Any) -> int | None:

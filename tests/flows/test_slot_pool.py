@@ -5,6 +5,7 @@ import time
 
 import pytest
 
+from epbatch.ops.leases import ONE_SLOT, NoLimit, ServerLeases
 from tasks.slots import IDLE_S, MAX_POLL_S, LeasePool
 from tests.flows.conftest import SLOTS
 from tests.flows.helpers import busy_slots, held_slots
@@ -79,6 +80,33 @@ def test_an_engine_hands_its_slot_to_the_waiting_variant_as_it_exits(prefect_api
         assert busy_slots() == SLOTS
     pool.release_idle()
     assert busy_slots() == 0
+
+
+def test_a_head_start_takes_only_free_slots_and_its_claims_inherit_them(prefect_api):
+    """Before Prefect loads, ``epbatch run`` takes the slots free now through the REST API; the
+    flow's pool adopts them for the task runs that claim the head start's engines, and does not
+    give them back as idle meanwhile (those engines may still run)."""
+    leases = ServerLeases(prefect_api)
+    with held_slots(SLOTS - 1):
+        assert len(leases.take(SLOTS)) == 1 and busy_slots() == SLOTS
+        pool = LeasePool()
+        pool.adopt(leases.hand_over())
+        time.sleep(IDLE_S + 0.6)
+        assert busy_slots() == SLOTS  # kept for its claim
+        with pool.slot(None):
+            assert len(pool._held) == 1 and busy_slots() == SLOTS  # no new lease
+        time.sleep(IDLE_S + 0.6)
+        assert busy_slots() == SLOTS - 1  # once handed on, idle like any other
+        assert len(leases.take(SLOTS)) == 1 and busy_slots() == SLOTS
+        leases.release()  # a head start whose batch did not run
+        assert busy_slots() == SLOTS - 1
+    assert busy_slots() == 0
+
+
+def test_a_server_without_the_limit_needs_no_head_start_slot(prefect_api, monkeypatch):
+    monkeypatch.setitem(ONE_SLOT, "names", ["tag:no-such-limit"])
+    with pytest.raises(NoLimit):
+        ServerLeases(prefect_api).take(SLOTS)
 
 
 def test_a_lease_the_server_lost_is_dropped_not_handed_on(prefect_api, monkeypatch):

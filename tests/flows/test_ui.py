@@ -174,6 +174,7 @@ def test_one_progress_artifact_updated_in_place_counts_the_engines_running(
     checked: list[tuple[int, int, str]] = []  # (started, ended, description) of stable moments
     before_first_end = False
     changed, last = time.monotonic(), marks(seen)
+    seen_run: float | None = None
     try:
         while process.poll() is None:
             time.sleep(0.5)
@@ -183,6 +184,8 @@ def test_one_progress_artifact_updated_in_place_counts_the_engines_running(
             runs = flow_runs_named_like(name)
             if not runs:
                 continue
+            if seen_run is None:  # the head start's engines may have started before it
+                seen_run = changed = time.monotonic()
             [run] = runs
             artifacts = flow_run_artifacts(run.id)
             if marks(seen) != now or now[1] == VARIANTS:  # an engine started or ended meanwhile

@@ -27,6 +27,7 @@ from epbatch.ops.server import (
     is_healthy,
     lean_client_env,
     profile_api_url,
+    profile_setting,
     wait_healthy,
 )
 from epbatch.run.engine import EngineNotFoundError, find_engine
@@ -178,8 +179,8 @@ def _check(study_file: Path) -> str | None:
     with every problem at once.
 
     Once the study file itself is valid, Prefect (~1.2 s to import) loads in a thread while
-    the models are checked, unless the run needs its own temporary server: that server and
-    Prefect start once the head start's first engines run (the checks have both cores).
+    the models are checked, unless the run gets a head start: then Prefect (and the run's own
+    temporary server, if it needs one) starts once the first engines run.
     """
     checked = read_study(study_file)
     api = None
@@ -191,7 +192,7 @@ def _check(study_file: Path) -> str | None:
             f" {_count(len(study.construction_sets), 'construction set')}"
         )
         api = _prepare_prefect()
-        if TEMPORARY is None:
+        if TEMPORARY is None and not _holds_slots_first(api):
             _load_prefect_meanwhile()
     settings = get_settings()
     check_inputs(checked, find_engine(settings.energyplus), settings.cache_dir)
@@ -203,29 +204,56 @@ def _load_prefect_meanwhile() -> None:
     threading.Thread(target=import_module, args=("flows.batch",), daemon=True).start()
 
 
-def _head_start(study_file: Path, slots: int | None, runner: RunnerName | None) -> Path:
-    """A run's own temporary server takes seconds to boot (more on a new PREFECT_HOME): plan
-    the batch now and simulate its first variants meanwhile (``head_start``); the flow takes
-    over the plan and the simulations. Returns the batch's folder."""
+def _holds_slots_first(api: str | None) -> bool:
+    """Whether a run reporting to a running server starts its first engines before its flow,
+    in slots it takes from the server's limit through the REST API (``ops/leases.py``): a
+    plain-HTTP API without credentials, and no Dask cluster (its workers could not claim this
+    process's simulations)."""
+    credentials = ("PREFECT_API_KEY", "PREFECT_API_AUTH_STRING")
+    return (
+        TEMPORARY is None
+        and api is not None
+        and api.startswith("http://")
+        and not get_settings().dask_address
+        and not any(os.environ.get(key) or profile_setting(key) for key in credentials)
+    )
+
+
+def _head_start(study_file: Path, slots: int | None, runner: RunnerName | None, api: str) -> Path:
+    """Plan the batch now and simulate its first variants while Prefect loads and, for a run's
+    own temporary server, while it boots (seconds, more on a new PREFECT_HOME)
+    (``head_start``); the flow takes over the plan and the simulations. On a server other runs
+    share, only as many engines as slots it could take now. Returns the batch's folder."""
+    from epbatch.ops.leases import NoLimit, ServerLeases
     from epbatch.run import head_start
     from epbatch.run.simulate import simulate_variant
     from epbatch.variants.plan import hand_over, plan_batch
 
     plan = plan_batch(study_file, get_settings(), slots, runner)
     _say_planned(plan.batch_id, len(plan.variants), plan.slots, plan.folder)
-    say("simulating the first variants (not in the cache) while the server starts")
     hand_over(plan, slots, runner)
-    stored = _result_storage()
-    head_start.begin(
-        head_start.HeadStart(
-            plan.variants,
-            plan.slots,
-            lambda variant: simulate_variant(variant, plan.options),
-            skip=lambda variant: (stored / variant.cache_key).exists(),  # the flow reuses it
+    engines, leases = plan.slots, None
+    if TEMPORARY is None:
+        leases = ServerLeases(api)
+        try:
+            engines = len(leases.take(plan.slots))
+        except NoLimit:  # no limit to respect on that server
+            leases = None
+    if engines:
+        if TEMPORARY is not None:
+            say("simulating the first variants (not in the cache) while the server starts")
+        stored = _result_storage()
+        head_start.begin(
+            head_start.HeadStart(
+                plan.variants,
+                engines,
+                lambda variant: simulate_variant(variant, plan.options),
+                skip=lambda variant: (stored / variant.cache_key).exists(),  # the flow reuses it
+            ),
+            leases,
         )
-    )
-    assert TEMPORARY is not None
-    TEMPORARY.start()  # boots beside the first engines, not in the way of the checks
+    if TEMPORARY is not None:
+        TEMPORARY.start()  # boots beside the first engines, not in the way of the checks
     return plan.folder
 
 
@@ -533,8 +561,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.slots is not None and not 1 <= args.slots <= MAX_SLOTS:
             raise StudyError("--slots", [f"must be between 1 and {MAX_SLOTS}, got {args.slots}"])
         api = _check(study_file)
-        if TEMPORARY is not None:
-            head_started = _head_start(study_file, args.slots, args.runner)
+        if api is not None and (TEMPORARY is not None or _holds_slots_first(api)):
+            head_started = _head_start(study_file, args.slots, args.runner, api)
             _load_prefect_meanwhile()
         return _run(study_file, args.slots, args.runner, api)
     except (StudyError, EngineNotFoundError) as error:

@@ -1,19 +1,22 @@
-"""Simulations that start before the run's own Prefect server answers.
+"""Simulations that start before the run's flow does.
 
 A first, cold ``epbatch run`` boots a temporary Prefect server (seconds: a new database, its
 migrations) that only this run uses, so its ``energyplus`` limit holds no other batch's
-engines. Meanwhile the head start runs the batch's first variants, ``slots`` at a time, in
-plan order. Once the flow submits, the head start starts nothing more, and each variant's task
-run takes the simulation the head start made or is still making (``claim``) instead of
-starting an engine: the engines still number ``slots`` at most, because every task thread
-claims the lower-numbered variants first and waits for a claimed engine instead of starting
-one.
+engines; a run reporting to a running server waits ~2 s for Prefect to load and its flow run to
+start, and there the head start first takes slots of the server's limit (``ops/leases.py``),
+as many engines as it got. Meanwhile the head start runs the batch's first variants in plan
+order. Once the flow submits, the head start starts nothing more, its slots go to the flow's
+slot pool, and each variant's task run takes the simulation the head start made or is still
+making (``claim``) instead of starting an engine: the engines still number ``slots`` at most,
+because the flow runs one task thread per slot and every thread claims the lower-numbered
+variants first, waiting for a claimed engine instead of starting one.
 """
 
 import threading
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import AbstractContextManager
+from typing import Protocol
 
 from epbatch.results.records import VariantResult
 from epbatch.variants.generate import Variant
@@ -82,10 +85,27 @@ class HeadStart:
 _current: HeadStart | None = None
 
 
-def begin(head_start: HeadStart) -> None:
-    """Make ``head_start`` the one this process's task runs claim from."""
-    global _current
-    _current = head_start
+class Leases(Protocol):
+    """Slots the head start's engines hold on a server other runs share (``ops/leases.py``)."""
+
+    def hand_over(self) -> list[str]: ...
+
+    def release(self) -> None: ...
+
+
+_leases: Leases | None = None
+
+
+def begin(head_start: HeadStart, leases: Leases | None = None) -> None:
+    """Make ``head_start`` the one this process's task runs claim from; its engines run in
+    ``leases`` (none on the run's own temporary server, which no other run uses)."""
+    global _current, _leases
+    _current, _leases = head_start, leases
+
+
+def active() -> bool:
+    """Whether task runs of this process may claim a head start's simulations."""
+    return _current is not None
 
 
 def claim(
@@ -95,15 +115,23 @@ def claim(
     return _current.claim(variant, around_engine) if _current is not None else None
 
 
-def stop() -> None:
-    """Stop this process's head start, if there is one."""
+def stop() -> list[str]:
+    """Stop this process's head start, if there is one; the slots its engines hold (their
+    claims take them over)."""
+    global _leases
     if _current is not None:
         _current.stop()
+    held, _leases = (_leases.hand_over() if _leases else []), None
+    return held
 
 
 def abandon() -> None:
-    """Abandon this process's head start, if there is one (``HeadStart.abandon``)."""
-    global _current
+    """Abandon this process's head start, if there is one (``HeadStart.abandon``), and give
+    back the slots it still holds."""
+    global _current, _leases
     if _current is not None:
         _current.abandon()
         _current = None
+    if _leases is not None:
+        _leases.release()
+        _leases = None
