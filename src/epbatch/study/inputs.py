@@ -9,10 +9,11 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import suppress
 from dataclasses import dataclass
 from pathlib import Path
+from typing import cast
 
 from epbatch.run.engine import Engine
 from epbatch.study.spec import Study, StudyError, StudyFile
-from epbatch.variants.generate import class_problems, parsed_for_check
+from epbatch.variants.generate import class_problems, forget_parse, parsed_for_check
 from epbatch.variants.idfcheck import engine_check
 from epbatch.variants.idfmodel import ModelError, use_idd
 from epbatch.variants.preprocess import ModelInput, ModelRefused, prepare_input
@@ -57,26 +58,48 @@ def _resolve_models(
     return found, problems
 
 
-def check_model(path: Path, engine: Engine, cache_dir: Path) -> ModelInput | str:
-    """The model prepared and accepted by the engine's input check, or why not."""
+def _prepared(path: Path, engine: Engine, cache_dir: Path) -> ModelInput | str:
     try:
-        model = prepare_input(path, engine, cache_dir)
+        return prepare_input(path, engine, cache_dir)
     except ModelRefused as refused:
         return str(refused)
-    problem = engine_check(model.idf, engine, cache_dir)
+
+
+def _accepted(model: ModelInput, problem: str | None) -> ModelInput | str:
+    """The model, or why the engine's input check rejects it."""
     if problem and model.steps:
         return f"{problem} (in the IDF prepared from it: {model.idf})"
     return problem or model
 
 
+def _parse_early(model: ModelInput, idd: Path) -> None:
+    """eppy's parse of a model (kept for the plan) while the engine checks it: a subprocess,
+    so the parse has the other core. A model eppy cannot read is reported later."""
+    with suppress(ModelError):
+        parsed_for_check(model, idd)
+
+
 def _check_models(
     found: list[tuple[int, Path]], engine: Engine, cache_dir: Path
 ) -> tuple[list[ModelInput], Problems]:
-    """Each model once, in parallel (the preparation and the engine check are subprocesses)."""
+    """Each model once: prepared, then the engine's input checks (subprocesses) in parallel
+    while this thread parses the models with eppy."""
     unique = list(dict.fromkeys(path for _, path in found))
-    check: Callable[[Path], ModelInput | str] = lambda p: check_model(p, engine, cache_dir)  # noqa: E731
     with ThreadPoolExecutor(max_workers=max(1, min(len(unique), os.cpu_count() or 1))) as pool:
-        outcome = dict(zip(unique, pool.map(check, unique), strict=True))
+        prepare: Callable[[Path], ModelInput | str] = lambda p: _prepared(p, engine, cache_dir)  # noqa: E731
+        outcome = dict(zip(unique, pool.map(prepare, unique), strict=True))
+        checks = {
+            path: pool.submit(engine_check, model.idf, engine, cache_dir)
+            for path, model in outcome.items()
+            if isinstance(model, ModelInput)
+        }
+        for path in checks:
+            _parse_early(cast(ModelInput, outcome[path]), engine.idd)
+        for path, check in checks.items():
+            model = cast(ModelInput, outcome[path])
+            outcome[path] = _accepted(model, check.result())
+            if isinstance(outcome[path], str):
+                forget_parse(model)
     models: dict[Path, ModelInput] = {}  # each file once, whichever entries name it
     problems: Problems = []
     for i, path in found:

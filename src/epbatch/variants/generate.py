@@ -124,6 +124,11 @@ def parsed_for_check(model: ModelInput, idd: Path) -> Any:
     return _parsed[key]
 
 
+def forget_parse(model: ModelInput) -> None:
+    """Drop the check's parse of a model that will not run."""
+    _parsed.pop(_parse_key(model), None)
+
+
 def envelope_notes(study: Study, prepared: list[tuple[ModelInput, Any]]) -> list[str]:
     """What each construction set leaves as a model has it, one line per fact."""
     return [
