@@ -54,7 +54,6 @@ from tasks.slots import lease_pool
 RESUBMITS = 3
 API_WAIT_S = 300.0
 IN_FLIGHT_PER_SLOT = 2
-CLI_PRINTS = {"epbatch_cli": True}  # `epbatch run` prints these lines itself: not on its console
 
 
 def _wait_for_api(timeout_s: float = API_WAIT_S) -> None:
@@ -248,10 +247,9 @@ def run_energyplus_batch(
         len(plan.variants),
         plan.slots,
         plan.folder,
-        extra=CLI_PRINTS,
     )
     for note in plan.notes:
-        logger.warning("%s", note, extra=CLI_PRINTS)
+        logger.warning("%s", note)
     progress = BatchProgress(plan.batch_id, len(plan.variants), plan.slots, plan.folder)
     ui = UiProgress(progress, flow_run_name(plan.study.name, plan.batch_id))
     try:
@@ -266,7 +264,7 @@ def run_energyplus_batch(
     results = [by_id[name.variant_id] for name in plan.variants.names]
     ui.finish(results)
     summary = aggregate_batch_results(plan, results, settings.resolved_database_url)
-    logger.info("%s", summary, extra=CLI_PRINTS)
+    logger.info("%s", summary)
     message = failure_message(summary)
     if message is None:
         return summary
