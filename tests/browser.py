@@ -38,9 +38,10 @@ FLAGS = [
 class Page:
     """The one tab of a Chromium process."""
 
-    def __init__(self, socket: Connection) -> None:
+    def __init__(self, socket: Connection, width: int, height: int) -> None:
         self._socket = socket
         self._ids = itertools.count(1)
+        self.width, self.height = width, height
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
         """One DevTools command and its result (events in between are skipped)."""
@@ -75,19 +76,19 @@ class Page:
             time.sleep(0.5)
 
     def click(self, label: str) -> None:
-        """Click the innermost link, button or tab whose text is ``label``."""
+        """Click the innermost element whose text is ``label`` (a tab, a link, a button)."""
         found = self.evaluate(
             "(() => { const label = " + json.dumps(label) + ";"
-            " const all = [...document.querySelectorAll('a, button, [role=tab]')];"
-            " const hit = all.find(e => e.innerText.trim() === label);"
-            " if (hit) { hit.click(); return true; } return false; })()"
+            " const hits = [...document.body.querySelectorAll('*')]"
+            "   .filter(e => e.innerText && e.innerText.trim() === label);"
+            " if (!hits.length) return false; hits[hits.length - 1].click(); return true; })()"
         )
         assert found, f"no {label!r} to click in:\n{self.text()}"
 
     def screenshot(self, path: Path) -> None:
         """A PNG of the whole page (beyond the window's height)."""
-        height = self.evaluate("document.documentElement.scrollHeight")
-        clip = {"x": 0, "y": 0, "width": 1400, "height": max(900, int(height)), "scale": 1}
+        height = int(self.evaluate("document.documentElement.scrollHeight"))
+        clip = {"x": 0, "y": 0, "width": self.width, "height": max(self.height, height), "scale": 1}
         data = self.call(
             "Page.captureScreenshot", format="png", captureBeyondViewport=True, clip=clip
         )
@@ -105,7 +106,7 @@ def _devtools_port(profile: Path, process: subprocess.Popen[bytes], timeout_s: f
 
 
 @contextmanager
-def chromium(folder: Path, width: int = 1400, height: int = 900) -> Iterator[Page]:
+def chromium(folder: Path, width: int = 1400, height: int = 1050) -> Iterator[Page]:
     """A headless Chromium with its profile and log in ``folder``; its page."""
     profile = folder / "chromium-profile"
     profile.mkdir(parents=True)
@@ -117,7 +118,7 @@ def chromium(folder: Path, width: int = 1400, height: int = 900) -> Iterator[Pag
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as answer:
             [tab] = [t for t in json.loads(answer.read()) if t["type"] == "page"]
         with connect(tab["webSocketDebuggerUrl"], max_size=None, open_timeout=30) as socket:
-            page = Page(socket)
+            page = Page(socket, width, height)
             page.call("Page.enable")
             yield page
     finally:

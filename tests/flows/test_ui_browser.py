@@ -22,7 +22,7 @@ from tests.reliability.conftest import roof_study, stand_in_engine
 pytestmark = [pytest.mark.browser, pytest.mark.prefect, pytest.mark.engine]
 
 VARIANTS = 3  # on 2 slots: two running, one queued while the engines are held
-SCREENSHOT = os.environ.get("EPBATCH_UI_SCREENSHOT")  # also write it there (docs/ui-flow-run.png)
+SCREENSHOTS = os.environ.get("EPBATCH_UI_SCREENSHOTS")  # also write them there (e.g. docs/)
 
 
 def wait_until(ready, what: str, timeout_s: float = 240):
@@ -78,18 +78,24 @@ def test_the_flow_run_page_of_a_running_batch(prefect_env, prefect_api, engine: 
             text = page.wait_for(lambda t: sum(v in t for v in running) >= 2)
             shown = [v for v in running if v in text]
             assert len(shown) >= 2, text  # each running variant's task run, by its name
+            page.screenshot(tmp_path / "ui-flow-run.png")
 
-            page.click("Artifacts")
-            text = page.wait_for(lambda t: "variants done" in t)
-            assert f"0 of {VARIANTS} variants done (0 %)" in text, text
+            page.click("Artifacts")  # its card: the key and the first line
+            key = f"{batch.lower()}-progress"
+            text = page.wait_for(lambda t: key in t and "variants done" in t)
+            assert f"0 of {VARIANTS} variants done (0 %) · batch {batch}" in text, text
+
+            page.click(key)  # the artifact's page: the whole progress card
+            text = page.wait_for(lambda t: "running 2" in t)
             assert "running 2 · queued 1" in text, text
             slots = re.findall(r"^\s*[12]\s+\S+__roof-\d__\S+\s+\d+ s\s*$", text, re.M)
             assert len(slots) == 2, text  # each slot with its variant and for how long
             assert "energyplus slots on the server (every batch): 2 of 2 in use" in text, text
             assert re.search(rf"{re.escape(batch)} \(this batch\)\s+2", text), text
-            page.screenshot(tmp_path / "ui-flow-run.png")
-        if SCREENSHOT:
-            Path(SCREENSHOT).write_bytes((tmp_path / "ui-flow-run.png").read_bytes())
+            page.screenshot(tmp_path / "ui-progress.png")
+        if SCREENSHOTS:
+            for png in ("ui-flow-run.png", "ui-progress.png"):
+                (Path(SCREENSHOTS) / png).write_bytes((tmp_path / png).read_bytes())
         release.touch()
         assert process.wait(timeout=300) == 0, (tmp_path / "epbatch.log").read_text()[-3000:]
     finally:
