@@ -38,10 +38,9 @@ FLAGS = [
 class Page:
     """The one tab of a Chromium process."""
 
-    def __init__(self, socket: Connection, width: int, height: int) -> None:
+    def __init__(self, socket: Connection) -> None:
         self._socket = socket
         self._ids = itertools.count(1)
-        self.width, self.height = width, height
 
     def call(self, method: str, **params: Any) -> dict[str, Any]:
         """One DevTools command and its result (events in between are skipped)."""
@@ -86,12 +85,9 @@ class Page:
         assert found, f"no {label!r} to click in:\n{self.text()}"
 
     def screenshot(self, path: Path) -> None:
-        """A PNG of the whole page (beyond the window's height)."""
-        height = int(self.evaluate("document.documentElement.scrollHeight"))
-        clip = {"x": 0, "y": 0, "width": self.width, "height": max(self.height, height), "scale": 1}
-        data = self.call(
-            "Page.captureScreenshot", format="png", captureBeyondViewport=True, clip=clip
-        )
+        """A PNG of the window as it is (the UI scrolls inside its own panes; a capture
+        beyond the window resizes it, and the UI then redraws its lists blank)."""
+        data = self.call("Page.captureScreenshot", format="png")
         path.write_bytes(base64.b64decode(data["data"]))
 
 
@@ -118,7 +114,7 @@ def chromium(folder: Path, width: int = 1400, height: int = 1050) -> Iterator[Pa
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as answer:
             [tab] = [t for t in json.loads(answer.read()) if t["type"] == "page"]
         with connect(tab["webSocketDebuggerUrl"], max_size=None, open_timeout=30) as socket:
-            page = Page(socket, width, height)
+            page = Page(socket)
             page.call("Page.enable")
             yield page
     finally:

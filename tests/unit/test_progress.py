@@ -105,7 +105,7 @@ def test_the_ui_card_shows_counts_slots_and_the_eta_as_a_time_of_day(tmp_path: P
     assert re.search(r"\| 1 \| `m__set__w` \| 1 min 1[23] s \|", text)
     assert "| 2 | idle | |" in text and "| 4 | idle | |" in text
     assert "energyplus slots on the server (every batch): 4 of 4 in use" in text
-    assert "| s-5 (this batch) | 2 |\n| other-batch | 1 |\n| other holders" in text
+    assert "| s-5 (this batch) | 2 |\n| other-batch | 1 |\n| holders not recorded yet" in text
     progress.add(result(status="failed"))
     assert "ETA" in progress_markdown(progress.snapshot())
     done = BatchProgress("s-6", total=1, slots=1, folder=tmp_path)
@@ -121,7 +121,7 @@ def test_the_server_slots_by_batch_most_first_and_slots_no_batch_holds():
         "energyplus slots on the server (every batch): 4 of 4 in use",
         "  b-new: 2 slots",
         "  b-old (this batch): 1 slot",
-        "  other holders (not a batch's variant): 1 slot",
+        "  holders not recorded yet (or not task runs): 1 slot",
     ]
     assert server_slot_lines(ServerSlots(2, 0, {})) == [
         "energyplus slots on the server (every batch): 0 of 2 in use"

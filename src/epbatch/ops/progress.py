@@ -227,7 +227,7 @@ def _holder_rows(slots: ServerSlots, batch_id: str | None) -> list[tuple[str, in
     ranked = sorted(slots.holders.items(), key=lambda item: (-item[1], item[0]))
     rows = [(name + (" (this batch)" if name == batch_id else ""), n) for name, n in ranked]
     others = slots.active - sum(slots.holders.values())
-    return rows + ([("other holders (not a batch's variant)", others)] if others > 0 else [])
+    return rows + ([("holders not recorded yet (or not task runs)", others)] if others > 0 else [])
 
 
 def server_slot_lines(slots: ServerSlots, batch_id: str | None = None) -> list[str]:
