@@ -17,6 +17,7 @@ from epbatch.ops.progress import (
 )
 from epbatch.results.records import LEADING_COLUMNS, VariantResult, outcome_line, table_rows
 from epbatch.variants.plan import BatchSummary, failure_message, flow_run_name, new_batch_id
+from tests.prefect_server import free_port
 
 
 def result(status: str = "succeeded", runtime_s: float = 4.0) -> VariantResult:
@@ -57,6 +58,20 @@ def test_status_command(tmp_path: Path, capsys):
     assert "batch s-2: 1 of 2 variants done" in out
     assert "succeeded 1 (cached 0), failed 0, running 0, queued 1" in out
     assert main(["--output-dir", str(tmp_path), "status", "nope"]) == 2
+
+
+def test_status_says_nothing_of_the_servers_slots_at_once_when_no_server_answers(
+    tmp_path: Path, capsys, monkeypatch
+):
+    progress = BatchProgress("s-7", total=1, slots=1, folder=tmp_path / "s" / "s-7")
+    progress.folder.mkdir(parents=True)
+    progress.publish()
+    monkeypatch.setenv("PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")  # nobody there
+    began = time.monotonic()
+    assert main(["--output-dir", str(tmp_path), "status"]) == 0
+    assert time.monotonic() - began < 1.0  # the refused connection ends the query at once
+    out = capsys.readouterr().out
+    assert "batch s-7: 0 of 1 variants done" in out and "energyplus" not in out
 
 
 def test_skipped_variants_count_as_done_and_the_reason_shows(tmp_path: Path, capsys):
