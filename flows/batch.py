@@ -52,6 +52,7 @@ from tasks.slots import lease_pool
 # restart: Prefect's slot release does not retry a refused connection). It is submitted again
 # once the API answers; a simulation that had finished comes back from the cache, not re-run.
 RESUBMITS = 3
+TERMINAL = {"epbatch_terminal": True}  # `epbatch run` prints this run log line too
 API_WAIT_S = 300.0
 IN_FLIGHT_PER_SLOT = 2
 
@@ -163,7 +164,10 @@ def _ended(
         if resubmits >= RESUBMITS:
             return failed_result(variant, plan.options, f"task crashed: {error!r}"), False
         logger.warning(
-            "variant %s: %r; submitting it again once the API answers", variant.variant_id, error
+            "variant %s: %r; submitting it again once the API answers",
+            variant.variant_id,
+            error,
+            extra=TERMINAL,
         )
         _wait_for_api()
         return None

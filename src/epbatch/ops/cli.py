@@ -398,14 +398,18 @@ class _ConsoleFilter:
 
     A flow or task run's lines ("Beginning flow run", "Finished in state", each variant's
     result) go to the Prefect UI through the API log handler, which this filter does not touch;
-    epbatch prints its own account (the progress bar, the table, the summary). Prefect's
-    "View at" link becomes an epbatch line when the server outlives the run, and is dropped when
-    it is the run's own temporary server (no UI, gone with the run)."""
+    epbatch prints its own account (the progress bar, the table, the summary), and the lines
+    the flow marks ``epbatch_terminal`` (a variant submitted again after the API was lost) as
+    ``epbatch:`` lines. Prefect's "View at" link becomes an epbatch line when the server
+    outlives the run, and is dropped when it is the run's own temporary server (no UI, gone
+    with the run)."""
 
     def filter(self, record: logging.LogRecord) -> bool:
         if record.name.startswith(RUN_LOGGERS):
             message = record.getMessage()
-            if message.startswith("View at ") and TEMPORARY is None:
+            if getattr(record, "epbatch_terminal", False):
+                say(message)
+            elif message.startswith("View at ") and TEMPORARY is None:
                 say(f"the flow run in the Prefect UI: {message.removeprefix('View at ')}")
             return False
         return record.levelno >= logging.WARNING or not record.name.startswith("prefect")
