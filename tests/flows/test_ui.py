@@ -244,3 +244,49 @@ def test_one_progress_artifact_updated_in_place_counts_the_engines_running(
     assert f"**{VARIANTS} of {VARIANTS} variants done (100 %)**" in final
     assert "running 0 · queued 0" in final and "finished " in final
     assert run.state is not None and run.state.is_completed()
+
+
+def test_the_servers_slots_are_shown_by_the_batch_holding_them(prefect_api, tmp_path):
+    """Another batch's task run holds an ``energyplus`` slot on the server: the holders query
+    and ``epbatch status`` name its flow run (the batch) and how many slots it holds."""
+    from prefect import flow, task
+    from prefect.client.schemas.objects import ConcurrencyLeaseHolder
+
+    from epbatch.ops.progress import BatchProgress
+    from flows.holders import http_request, server_slots
+
+    @flow
+    def other_batch() -> None: ...
+
+    @task
+    def variant() -> None: ...
+
+    deadline = time.monotonic() + 150  # a killed batch's lease (an earlier test) expires
+    while (idle := server_slots(http_request(prefect_api))) is None or idle.active:
+        assert time.monotonic() < deadline, idle
+        time.sleep(1)
+    other = f"other-batch-{uuid.uuid4().hex[:6]}"
+    with get_client(sync_client=True) as client:
+        flow_run = client.create_flow_run(other_batch, name=other)
+        task_run = client.create_task_run(variant, flow_run.id, "0", name="v")
+        holder = ConcurrencyLeaseHolder(type="task_run", id=task_run.id)
+        lease = client.increment_concurrency_slots_with_lease(
+            ["tag:energyplus"], 1, "concurrency", lease_duration=60, holder=holder
+        ).json()["lease_id"]
+        try:
+            slots = server_slots(http_request(prefect_api))
+            progress = BatchProgress("mine", total=1, slots=1, folder=tmp_path / "s" / "mine")
+            progress.folder.mkdir(parents=True)
+            progress.publish()
+            status = epbatch(
+                "--output-dir", str(tmp_path), "status", cwd=tmp_path, api_url=prefect_api
+            )
+        finally:
+            client.release_concurrency_slots_with_lease(UUID(lease))
+    assert slots is not None and (slots.limit, slots.active) == (SLOTS, 1)
+    assert slots.holders == {other: 1}
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.endswith(
+        f"energyplus slots on the server (every batch): 1 of {SLOTS} in use\n  {other}: 1 slot\n"
+    ), status.stdout
+    assert server_slots(http_request(prefect_api)) == type(slots)(SLOTS, 0, {})
