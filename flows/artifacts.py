@@ -1,43 +1,49 @@
 """Batch progress in the Prefect UI: one progress artifact, updated in place, and the results.
 
-The progress artifact (its percentage, and a description with the counts, the ETA and each
-slot's variant) is created when the flow starts, then updated by id, never created again: on a
-timer (``REFRESH_S``), and soon after each change (a variant ends, an engine starts), so that
-the next engine of a slot is counted before the snapshot is sent.
+The progress artifact (its percentage, and a description with the counts, the ETA, each
+slot's variant and the server's ``energyplus`` slots by batch) is created when the flow
+starts, then updated by id, never created again: on a timer (``REFRESH_S``), and soon after
+each change (a variant ends, an engine starts), so that the next engine of a slot is counted
+before the snapshot is sent.
 """
 
 import contextlib
 import threading
 import time
+from typing import Any
 from uuid import UUID
 
+import httpx
 from prefect.artifacts import create_progress_artifact, create_table_artifact
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.actions import ArtifactUpdate
 from prefect.context import FlowRunContext
-from prefect.exceptions import ObjectNotFound
 
 from epbatch.ops.progress import BatchProgress, progress_markdown, subscribe
 from epbatch.results.records import VariantResult, table_rows
 from epbatch.variants.generate import slug
+from flows.holders import NotFound, Request, server_slots
 
 REFRESH_S = 3.0  # elapsed time, running times and the ETA move on between changes
 SETTLE_S = 0.5  # after a change: a slot's next engine starts ~0.1-0.2 s after one ends
-MIN_GAP_S = 2.0  # at most one update (2 API calls) per 2 s, whatever the batch does
+MIN_GAP_S = 2.0  # at most one update (~6 API calls) per 2 s, whatever the batch does
 
 
-def _server_slots(client: SyncPrefectClient) -> str | None:
-    """Busy ``energyplus`` slots across every run on the server."""
-    try:
-        limit = client.read_global_concurrency_limit_by_name("tag:energyplus")
-    except ObjectNotFound:
-        return "no `energyplus` concurrency limit on this server"
-    except Exception:  # the server is away for a moment: say nothing rather than fail
-        return None
-    return (
-        f"`energyplus` slots in use on the server (every batch): "
-        f"{limit.active_slots} of {limit.limit}"
-    )
+def _client_request(client: SyncPrefectClient) -> Request:
+    """``flows.holders`` requests through the Prefect client's own HTTP client (the API's
+    address, auth and headers)."""
+
+    def request(method: str, path: str, body: dict[str, Any] | None) -> Any:
+        try:
+            answer = client._client.request(method, path, json=body)
+            answer.raise_for_status()
+        except httpx.HTTPStatusError as error:
+            if error.response.status_code == 404:
+                raise NotFound(path) from None
+            raise
+        return answer.json()
+
+    return request
 
 
 class UiProgress:
@@ -88,7 +94,7 @@ class UiProgress:
     def update(self) -> None:
         """Send the current snapshot; a failed call is left to the next one."""
         snapshot = self.progress.snapshot()
-        markdown = progress_markdown(snapshot, _server_slots(self._client))
+        markdown = progress_markdown(snapshot, server_slots(_client_request(self._client)))
         percent = 100.0 * snapshot["done"] / snapshot["total"] if snapshot["total"] else 100.0
         with contextlib.suppress(Exception):  # the UI lags behind; the batch goes on
             self._client.update_artifact(

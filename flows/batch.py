@@ -52,9 +52,9 @@ from tasks.slots import lease_pool
 # restart: Prefect's slot release does not retry a refused connection). It is submitted again
 # once the API answers; a simulation that had finished comes back from the cache, not re-run.
 RESUBMITS = 3
+TERMINAL = {"epbatch_terminal": True}  # `epbatch run` prints this run log line too
 API_WAIT_S = 300.0
 IN_FLIGHT_PER_SLOT = 2
-CLI_PRINTS = {"epbatch_cli": True}  # `epbatch run` prints these lines itself: not on its console
 
 
 def _wait_for_api(timeout_s: float = API_WAIT_S) -> None:
@@ -169,7 +169,10 @@ def _ended(
         if resubmits >= RESUBMITS:
             return failed_result(variant, plan.options, f"task crashed: {error!r}"), False
         logger.warning(
-            "variant %s: %r; submitting it again once the API answers", variant.variant_id, error
+            "variant %s: %r; submitting it again once the API answers",
+            variant.variant_id,
+            error,
+            extra=TERMINAL,
         )
         _wait_for_api()
         return None
@@ -253,10 +256,9 @@ def run_energyplus_batch(
         len(plan.variants),
         plan.slots,
         plan.folder,
-        extra=CLI_PRINTS,
     )
     for note in plan.notes:
-        logger.warning("%s", note, extra=CLI_PRINTS)
+        logger.warning("%s", note)
     progress = BatchProgress(plan.batch_id, len(plan.variants), plan.slots, plan.folder)
     ui = UiProgress(progress, flow_run_name(plan.study.name, plan.batch_id))
     try:
@@ -274,7 +276,7 @@ def run_energyplus_batch(
     results = [by_id[name.variant_id] for name in plan.variants.names]
     ui.finish(results)
     summary = aggregate_batch_results(plan, results, settings.resolved_database_url)
-    logger.info("%s", summary, extra=CLI_PRINTS)
+    logger.info("%s", summary)
     message = failure_message(summary)
     if message is None:
         return summary

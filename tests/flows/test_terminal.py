@@ -9,6 +9,7 @@ import pytest
 
 from tests.conftest import GOLDEN, TRIPLE_GLAZING, study_data
 from tests.flows.test_cli import epbatch
+from tests.flows.test_ui import flow_runs_named_like, wait_for_logs
 
 pytestmark = [pytest.mark.prefect, pytest.mark.engine]
 
@@ -35,12 +36,23 @@ def test_a_design_day_study_run_again_from_the_cache(prefect_api, write_study, m
     assert err.index("checking") < err.index("reporting") < err.index("planned")
     assert first.stdout.count("variants succeeded") == 1, first.stdout  # the summary, once
     assert "variants succeeded" not in err  # not in Prefect's log lines either
+    assert_no_prefect_run_lines(first.stdout + err)
+    [first_csv] = (tmp_path / "out").glob("*/*/results.csv")
+    [run] = flow_runs_named_like(first_csv.parent.name)
+    assert (
+        f"epbatch: the flow run in the Prefect UI: {prefect_api[:-4]}/runs/flow-run/{run.id}\n"
+        in err
+    )
+    messages = wait_for_logs(
+        run.id, lambda lines: sum("Finished in state" in m for m in lines) >= 3
+    )
+    assert any(m.startswith("Beginning flow run") for m in messages)  # the UI has them all
+    assert sum(" succeeded in " in m for m in messages) == 2
     assert "epbatch: note: design days only: the annual energy columns are 0" in err
     assert "design_heating/cooling_kw: the zones' design loads" in err
     header, *rows = first.stdout.splitlines()[:3]
     assert "design_heating_kw" in header and "site_energy_gj" not in header
     assert all(row.split()[1] == "succeeded" for row in rows)
-    [first_csv] = (tmp_path / "out").glob("*/*/results.csv")
     frame = pd.read_csv(first_csv)
     assert (frame["design_heating_kw"] > 1).all() and (frame["design_cooling_kw"] > 1).all()
     assert frame["cached_from"].isna().all()
@@ -86,9 +98,17 @@ def test_a_run_on_its_own_server_says_the_ui_goes_with_it(write_study, models, t
     err = done.stderr
     assert "epbatch: starting a Prefect server for this run" in err
     assert "View at http" not in err + done.stdout
+    assert "Prefect UI" not in err  # no link to a server that stops with the run
+    assert_no_prefect_run_lines(done.stdout + err)
     assert "no zone sizing in the model(s): no design loads either" in err
     last = err.strip().splitlines()[-2:]
     assert "stopped with it: no UI keeps this run" in last[0]
     assert "start `epbatch server`" in last[1]
     assert done.stdout.count("1 of 1 variants succeeded") == 1
     assert Path(tmp_path / "out").is_dir()
+
+
+def assert_no_prefect_run_lines(terminal: str) -> None:
+    """None of the lines Prefect's console handler prints for flow and task runs."""
+    for prefect_line in ("Flow run '", "Task run '", "Finished in state", "| INFO", "View at"):
+        assert prefect_line not in terminal, terminal

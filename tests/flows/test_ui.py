@@ -5,6 +5,7 @@ import re
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -26,6 +27,7 @@ from epbatch.results.records import LEADING_COLUMNS
 from epbatch.run.engine import Engine
 from flows.artifacts import MIN_GAP_S, SETTLE_S
 from tests.conftest import GOLDEN, INSULATED_WALL, study_data
+from tests.flows.conftest import SLOTS
 from tests.flows.helpers import epbatch_process, kill_if_running
 from tests.flows.test_cli import epbatch
 from tests.reliability.conftest import roof_study, stand_in_engine
@@ -50,6 +52,20 @@ def flow_run_artifacts(flow_run_id: UUID) -> list[Artifact]:
 def flow_run_logs(flow_run_id: UUID) -> list[Log]:
     with get_client(sync_client=True) as client:
         return client.read_logs(LogFilter(flow_run_id=LogFilterFlowRunId(any_=[flow_run_id])))
+
+
+def wait_for_logs(
+    flow_run_id: UUID, enough: Callable[[list[str]], bool], task_runs_only: bool = False
+) -> list[str]:
+    """The run's log messages once ``enough`` says so, or after 30 s (the server may still be
+    writing what it was sent)."""
+    deadline = time.monotonic() + 30
+    while True:
+        logs = flow_run_logs(flow_run_id)
+        lines = [log.message for log in logs if log.task_run_id or not task_runs_only]
+        if enough(lines) or time.monotonic() > deadline:
+            return lines
+        time.sleep(1)
 
 
 def get_json(url: str) -> Any:
@@ -104,14 +120,13 @@ def test_failed_variants_fail_the_flow_run_which_is_named_after_the_batch(
     assert "batch_id" not in table[0] and "weather" not in table[0]  # the same on every row
     assert {"model", "construction_set"} <= set(table[0])  # they vary
 
-    deadline = time.monotonic() + 30  # the server may still be writing what it was sent
-    while True:
-        lines = [log.message for log in flow_run_logs(run.id) if log.task_run_id]
-        ok = [line for line in lines if " succeeded in " in line]
-        failed = [line for line in lines if " failed after " in line]
-        if len(ok) + len(failed) >= 4 or time.monotonic() > deadline:
-            break
-        time.sleep(1)
+    lines = wait_for_logs(
+        run.id,
+        lambda lines: sum(" succeeded in " in m or " failed after " in m for m in lines) >= 4,
+        task_runs_only=True,
+    )
+    ok = [line for line in lines if " succeeded in " in line]
+    failed = [line for line in lines if " failed after " in line]
     assert len(ok) == 2 and all(re.search(r"site energy \d+\.\d\d GJ, EUI ", s) for s in ok)
     assert all(re.search(r"; warnings \d+, severe \d+$", line) for line in ok)
     assert len(failed) == 2 and all("NOPE" in line for line in failed)
@@ -173,6 +188,7 @@ def test_one_progress_artifact_updated_in_place_counts_the_engines_running(
     process = epbatch_process(study, env, tmp_path / "epbatch.log")
     checked: list[tuple[int, int, str]] = []  # (started, ended, description) of stable moments
     before_first_end = False
+    status, status_at = None, None  # `epbatch status` while the first wave holds both slots
     changed, last = time.monotonic(), marks(seen)
     seen_run: float | None = None
     try:
@@ -194,11 +210,20 @@ def test_one_progress_artifact_updated_in_place_counts_the_engines_running(
             before_first_end |= now[1] == 0
             if time.monotonic() - changed > MIN_GAP_S + SETTLE_S + 2:  # the artifact caught up
                 checked.append((*now, str(artifacts[0].description)))
+                if now == (2, 0) and status is None:
+                    status = epbatch("status", cwd=tmp_path, api_url=prefect_api, extra_env=env)
+                    status_at = (now, marks(seen))
         assert process.wait() == 0, (tmp_path / "epbatch.log").read_text()[-3000:]
     finally:
         kill_if_running(process)
 
     assert before_first_end
+    [batch] = [p.name for p in (tmp_path / "out" / name).iterdir()]
+    assert status is not None and status_at == ((2, 0), (2, 0)), status_at  # while both held
+    assert status.returncode == 0, status.stderr
+    assert f"batch {batch}: 0 of {VARIANTS} variants done" in status.stdout
+    assert f"slots on the server (every batch): 2 of {SLOTS} in use\n" in status.stdout
+    assert f"  {batch} (this batch): 2 slots\n" in status.stdout
     waves = {(started, ended) for started, ended, _ in checked}
     assert {(2, 0), (4, 2)} <= waves, waves  # both waves seen once the artifact caught up
     for started, ended, text in checked:
@@ -210,6 +235,9 @@ def test_one_progress_artifact_updated_in_place_counts_the_engines_running(
         assert len(slots) == running, text  # each engine's slot, variant and time so far
         if ended:
             assert re.search(r"ETA \d\d:\d\d:\d\d UTC \(in ", text), text
+        server = f"energyplus slots on the server (every batch): {running} of {SLOTS} in use"
+        assert server in text, text  # the slots by batch: only this one runs on the server
+        assert (f"| {batch} (this batch) | {running} |" in text) == (running > 0), text
 
     [run] = flow_runs_named_like(name)
     by_type = {a.type: a for a in flow_run_artifacts(run.id)}
@@ -219,3 +247,49 @@ def test_one_progress_artifact_updated_in_place_counts_the_engines_running(
     assert f"**{VARIANTS} of {VARIANTS} variants done (100 %)**" in final
     assert "running 0 · queued 0" in final and "finished " in final
     assert run.state is not None and run.state.is_completed()
+
+
+def test_the_servers_slots_are_shown_by_the_batch_holding_them(prefect_api, tmp_path):
+    """Another batch's task run holds an ``energyplus`` slot on the server: the holders query
+    and ``epbatch status`` name its flow run (the batch) and how many slots it holds."""
+    from prefect import flow, task
+    from prefect.client.schemas.objects import ConcurrencyLeaseHolder
+
+    from epbatch.ops.progress import BatchProgress
+    from flows.holders import http_request, server_slots
+
+    @flow
+    def other_batch() -> None: ...
+
+    @task
+    def variant() -> None: ...
+
+    deadline = time.monotonic() + 150  # a killed batch's lease (an earlier test) expires
+    while (idle := server_slots(http_request(prefect_api))) is None or idle.active:
+        assert time.monotonic() < deadline, idle
+        time.sleep(1)
+    other = f"other-batch-{uuid.uuid4().hex[:6]}"
+    with get_client(sync_client=True) as client:
+        flow_run = client.create_flow_run(other_batch, name=other)
+        task_run = client.create_task_run(variant, flow_run.id, "0", name="v")
+        holder = ConcurrencyLeaseHolder(type="task_run", id=task_run.id)
+        lease = client.increment_concurrency_slots_with_lease(
+            ["tag:energyplus"], 1, "concurrency", lease_duration=60, holder=holder
+        ).json()["lease_id"]
+        try:
+            slots = server_slots(http_request(prefect_api))
+            progress = BatchProgress("mine", total=1, slots=1, folder=tmp_path / "s" / "mine")
+            progress.folder.mkdir(parents=True)
+            progress.publish()
+            status = epbatch(
+                "--output-dir", str(tmp_path), "status", cwd=tmp_path, api_url=prefect_api
+            )
+        finally:
+            client.release_concurrency_slots_with_lease(UUID(lease))
+    assert slots is not None and (slots.limit, slots.active) == (SLOTS, 1)
+    assert slots.holders == {other: 1}
+    assert status.returncode == 0, status.stderr
+    assert status.stdout.endswith(
+        f"energyplus slots on the server (every batch): 1 of {SLOTS} in use\n  {other}: 1 slot\n"
+    ), status.stdout
+    assert server_slots(http_request(prefect_api)) == type(slots)(SLOTS, 0, {})

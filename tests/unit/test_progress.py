@@ -7,14 +7,17 @@ from pathlib import Path
 from epbatch.ops.cli import main
 from epbatch.ops.progress import (
     BatchProgress,
+    ServerSlots,
     engine_running,
     progress_markdown,
     read_progress,
+    server_slot_lines,
     subscribe,
     tracked,
 )
 from epbatch.results.records import LEADING_COLUMNS, VariantResult, outcome_line, table_rows
 from epbatch.variants.plan import BatchSummary, failure_message, flow_run_name, new_batch_id
+from tests.prefect_server import free_port
 
 
 def result(status: str = "succeeded", runtime_s: float = 4.0) -> VariantResult:
@@ -57,6 +60,20 @@ def test_status_command(tmp_path: Path, capsys):
     assert main(["--output-dir", str(tmp_path), "status", "nope"]) == 2
 
 
+def test_status_says_nothing_of_the_servers_slots_at_once_when_no_server_answers(
+    tmp_path: Path, capsys, monkeypatch
+):
+    progress = BatchProgress("s-7", total=1, slots=1, folder=tmp_path / "s" / "s-7")
+    progress.folder.mkdir(parents=True)
+    progress.publish()
+    monkeypatch.setenv("PREFECT_API_URL", f"http://127.0.0.1:{free_port()}/api")  # nobody there
+    began = time.monotonic()
+    assert main(["--output-dir", str(tmp_path), "status"]) == 0
+    assert time.monotonic() - began < 1.0  # the refused connection ends the query at once
+    out = capsys.readouterr().out
+    assert "batch s-7: 0 of 1 variants done" in out and "energyplus" not in out
+
+
 def test_skipped_variants_count_as_done_and_the_reason_shows(tmp_path: Path, capsys):
     progress = BatchProgress("s-3", total=10, slots=2, folder=tmp_path / "s" / "s-3")
     progress.folder.mkdir(parents=True)
@@ -94,14 +111,16 @@ def test_the_ui_card_shows_counts_slots_and_the_eta_as_a_time_of_day(tmp_path: P
     progress.engines = {1: ("m__set__w", time.time() - 72), 3: ("m__other__w", time.time() - 5)}
     progress.running = 2
     data = progress.snapshot()
-    text = progress_markdown(data, "`energyplus` slots in use on the server: 3 of 4")
+    slots = ServerSlots(4, 4, {"s-5": 2, "other-batch": 1})
+    text = progress_markdown(data, slots)
     assert "**12 of 35 variants done (34 %)**" in text
     assert "running 2 · queued 21" in text
     eta = time.strftime("%H:%M", time.gmtime(data["updated"] + 23 * 60 / 4))
     assert f"ETA {eta}:" in text and "(in 5 min 45 s)" in text
     assert re.search(r"\| 1 \| `m__set__w` \| 1 min 1[23] s \|", text)
     assert "| 2 | idle | |" in text and "| 4 | idle | |" in text
-    assert "3 of 4" in text
+    assert "energyplus slots on the server (every batch): 4 of 4 in use" in text
+    assert "| s-5 (this batch) | 2 |\n| other-batch | 1 |\n| holders not recorded yet" in text
     progress.add(result(status="failed"))
     assert "ETA" in progress_markdown(progress.snapshot())
     done = BatchProgress("s-6", total=1, slots=1, folder=tmp_path)
@@ -109,6 +128,22 @@ def test_the_ui_card_shows_counts_slots_and_the_eta_as_a_time_of_day(tmp_path: P
     done.add(result())
     assert "**1 of 1 variants done (100 %)** · batch `s-6`" in progress_markdown(done.snapshot())
     assert "finished " in progress_markdown(done.snapshot())
+
+
+def test_the_server_slots_by_batch_most_first_and_slots_no_batch_holds():
+    slots = ServerSlots(limit=4, active=4, holders={"b-old": 1, "b-new": 2})
+    assert server_slot_lines(slots, "b-old") == [
+        "energyplus slots on the server (every batch): 4 of 4 in use",
+        "  b-new: 2 slots",
+        "  b-old (this batch): 1 slot",
+        "  holders not recorded yet (or not task runs): 1 slot",
+    ]
+    assert server_slot_lines(ServerSlots(2, 0, {})) == [
+        "energyplus slots on the server (every batch): 0 of 2 in use"
+    ]
+    assert "no energyplus concurrency limit" in server_slot_lines(ServerSlots(None, 0, {}))[0]
+    card = progress_markdown(BatchProgress("b", 1, 1, Path()).snapshot(), ServerSlots(2, 0, {}))
+    assert card.endswith("\n\nenergyplus slots on the server (every batch): 0 of 2 in use")
 
 
 def test_the_results_table_leads_with_the_energy_and_drops_constant_columns():

@@ -7,6 +7,7 @@ Exit status: 0 all variants succeeded, 1 some failed or the failure budget stopp
 """
 
 import argparse
+import logging
 import os
 import shutil
 import sys
@@ -18,7 +19,13 @@ from importlib import import_module
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from epbatch.ops.progress import BatchProgress, read_progress, status_lines, subscribe
+from epbatch.ops.progress import (
+    BatchProgress,
+    read_progress,
+    server_slot_lines,
+    status_lines,
+    subscribe,
+)
 from epbatch.ops.server import (
     DEFAULT_PORT,
     ServerUnavailable,
@@ -405,26 +412,38 @@ def _report(summary: "BatchSummary") -> None:
         )
     if summary.stop_reason:
         say(summary.stop_reason)
-    if TEMPORARY is not None:  # a lasting server's UI: Prefect's own "View at" line links it
+    if TEMPORARY is not None:  # a lasting server's UI: "the flow run in the Prefect UI" links it
         say("this run's own Prefect server stopped with it: no UI keeps this run")
         say("to keep runs in a UI, start `epbatch server` (another terminal) before running")
 
 
-class _ConsoleFilter:
-    """What Prefect's console handler does not print during ``epbatch run``: lines epbatch
-    prints itself (the summary, the notes: records with ``extra={"epbatch_cli": True}``), and,
-    with the run's own temporary server (no UI, gone with the run), Prefect's "View at" link."""
+RUN_LOGGERS = ("prefect.flow_runs", "prefect.task_runs")  # a run's lines: the UI has them
 
-    def filter(self, record: object) -> bool:
-        if getattr(record, "epbatch_cli", False):
+
+class _ConsoleFilter:
+    """What Prefect's console handler prints during ``epbatch run``: warnings and errors of
+    Prefect itself (the client, the server going away), not the run's own lines.
+
+    A flow or task run's lines ("Beginning flow run", "Finished in state", each variant's
+    result) go to the Prefect UI through the API log handler, which this filter does not touch;
+    epbatch prints its own account (the progress bar, the table, the summary), and the lines
+    the flow marks ``epbatch_terminal`` (a variant submitted again after the API was lost) as
+    ``epbatch:`` lines. Prefect's "View at" link becomes an epbatch line when the server
+    outlives the run, and is dropped when it is the run's own temporary server (no UI, gone
+    with the run)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name.startswith(RUN_LOGGERS):
+            message = record.getMessage()
+            if getattr(record, "epbatch_terminal", False):
+                say(message)
+            elif message.startswith("View at ") and TEMPORARY is None:
+                say(f"the flow run in the Prefect UI: {message.removeprefix('View at ')}")
             return False
-        message = str(getattr(record, "msg", ""))
-        return not (TEMPORARY is not None and message.startswith("View at "))
+        return record.levelno >= logging.WARNING or not record.name.startswith("prefect")
 
 
 def _quiet_prefect_console() -> None:
-    import logging
-
     from prefect.logging.handlers import PrefectConsoleHandler
 
     for handler in logging.getLogger().handlers:
@@ -473,8 +492,18 @@ def _status(batch_id: str | None) -> int:
     if info and info.finished_at:  # stored: the batch is over; it began when it was planned
         data["finished"] = datetime.fromisoformat(info.finished_at).timestamp()
         data["started"] = datetime.fromisoformat(info.started_at).timestamp()
-    print("\n".join(status_lines(data)))
+    print("\n".join(status_lines(data) + _server_slot_lines(data["batch_id"])))
     return 0
+
+
+def _server_slot_lines(batch_id: str) -> list[str]:
+    """The server's ``energyplus`` slots by batch, if a Prefect server answers at once (the one
+    named, else an ``epbatch server`` on the default port); nothing if none does."""
+    from flows.holders import http_request, server_slots  # plain HTTP: Prefect is not loaded
+
+    api = os.environ.get("PREFECT_API_URL") or profile_api_url()
+    slots = server_slots(http_request(api or api_url("127.0.0.1", DEFAULT_PORT)))
+    return [] if slots is None else server_slot_lines(slots, batch_id)
 
 
 def _server(host: str, port: int, slots: int, worker: bool, database: str) -> int:

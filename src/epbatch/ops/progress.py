@@ -205,9 +205,48 @@ def _time_of_day(epoch_s: float) -> str:
     return time.strftime("%H:%M:%S UTC", time.gmtime(epoch_s))
 
 
-def progress_markdown(data: dict[str, Any], server_slots: str | None = None) -> str:
+@dataclass(frozen=True)
+class ServerSlots:
+    """The server's ``energyplus`` limit as every batch shares it: its size (``None``: the
+    server has no such limit), the slots in use, and how many each batch (its flow run's
+    name) holds; slots in use that no known batch holds are someone else's."""
+
+    limit: int | None
+    active: int
+    holders: dict[str, int]
+
+
+def _slots_heading(slots: ServerSlots) -> str:
+    if slots.limit is None:
+        return "no energyplus concurrency limit on the server: batches are not capped"
+    return f"energyplus slots on the server (every batch): {slots.active} of {slots.limit} in use"
+
+
+def _holder_rows(slots: ServerSlots, batch_id: str | None) -> list[tuple[str, int]]:
+    """(who, slots held), most slots first; ``this batch`` marks ``batch_id``."""
+    ranked = sorted(slots.holders.items(), key=lambda item: (-item[1], item[0]))
+    rows = [(name + (" (this batch)" if name == batch_id else ""), n) for name, n in ranked]
+    others = slots.active - sum(slots.holders.values())
+    return rows + ([("holders not recorded yet (or not task runs)", others)] if others > 0 else [])
+
+
+def server_slot_lines(slots: ServerSlots, batch_id: str | None = None) -> list[str]:
+    """``energyplus slots on the server (every batch): 3 of 4 in use``, then one line per
+    holding batch."""
+    rows = [f"  {who}: {n} slot{'' if n == 1 else 's'}" for who, n in _holder_rows(slots, batch_id)]
+    return [_slots_heading(slots), *rows]
+
+
+def _server_slots_markdown(slots: ServerSlots, batch_id: str) -> str:
+    """The heading line, then the holders as a small table."""
+    rows = [f"| {who} | {n} |" for who, n in _holder_rows(slots, batch_id)]
+    table = ["| batch (flow run) | slots held |", "|---|---:|", *rows]
+    return _slots_heading(slots) + ("\n\n" + "\n".join(table) if rows else "")
+
+
+def progress_markdown(data: dict[str, Any], server_slots: ServerSlots | None = None) -> str:
     """A snapshot as the Prefect UI's progress card shows it: the counts, the ETA as a time of
-    day, each slot's variant and for how long it has run, the server's busy slots."""
+    day, each slot's variant and for how long it has run, the server's slots by batch."""
     now = data["updated"]
     percent = 100 * data["done"] / data["total"] if data["total"] else 100.0
     if data["done"] == data["total"]:
@@ -234,6 +273,6 @@ def progress_markdown(data: dict[str, Any], server_slots: str | None = None) -> 
     ]
     if data.get("stopped"):
         lines.append(f"**{data['stopped']}**")
-    if server_slots:
-        lines.append(server_slots)
+    if server_slots is not None:
+        lines.append(_server_slots_markdown(server_slots, data["batch_id"]))
     return "\n\n".join(lines)
