@@ -21,6 +21,7 @@ MAX_BARS = 60
 MAX_GROUPS = 20
 WIDTH_IN = 10.0
 BAR_IN = 0.24  # height per bar row
+_NO_METADATA: dict[str, str | None] = {"Creator": None, "Date": None, "Format": None, "Type": None}
 _XML_HEAD = re.compile(r"^.*?(?=<svg)", re.DOTALL)
 
 
@@ -28,7 +29,7 @@ def to_svg(figure: Figure, salt: str) -> str:
     """The figure as an ``<svg>`` element to inline in HTML (no XML prologue)."""
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
-        figure.savefig(buffer, format="svg", bbox_inches="tight")
+        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata=_NO_METADATA)
     return _XML_HEAD.sub("", buffer.getvalue(), count=1)
 
 

@@ -180,7 +180,7 @@ def savings_frame(frame: pd.DataFrame) -> pd.DataFrame | None:
             row[f"{label}_baseline_gj"] = None if b is None else b[column]
             row[f"{label}_gj"] = r[column] if r["status"] == "succeeded" else None
             saving, percent = None, None
-            reference = None if b is None else b[column]
+            reference: Any = None if b is None else b[column]
             if row["note"] is None and not _missing(reference) and not _missing(r[column]):
                 saving = float(reference) - float(r[column])
                 percent = 100.0 * saving / float(reference) if float(reference) else None

@@ -157,6 +157,26 @@ def aggregate_saved_batch(output_dir: Path, batch_id: str, database_url: str) ->
     )
 
 
+def cached_series(plan: BatchPlan, results: Sequence[VariantResult]) -> None:
+    """The hourly series of the variants this batch did not simulate (cached), read from the
+    outputs their ``out`` links to."""
+    from epbatch.results.timeseries import copy_cached_series
+
+    for result in results:
+        if result.status == "succeeded":
+            out = plan.folder / "variants" / result.variant_id / "out"
+            try:
+                found = copy_cached_series(
+                    plan.folder, result.variant_id, out, plan.options.timeseries
+                )
+            except (OSError, ValueError) as error:
+                found, reason = None, str(error)
+            else:
+                reason = f"{out} has no eplusout.sql"
+            if found is None:
+                logger.warning("%s: no hourly series: %s", result.variant_id, reason)
+
+
 def write_batch_report(folder: Path) -> Path | None:
     """Write the batch's ``report.html``; a report that cannot be made is logged, never lost
     results (``epbatch report BATCH_ID`` makes it again)."""
@@ -176,6 +196,8 @@ def record_batch(
     counts = Counter(r.status for r in results)
     finished = datetime.now(UTC)
     write_tables(results_frame(results), plan.folder)  # first: a database failure loses nothing
+    if plan.options.timeseries:
+        cached_series(plan, results)
     info = batch_info(plan, finished)
     info.write()
     write_batch_report(plan.folder)
