@@ -11,13 +11,16 @@ out, and the tables keep every row.
 import io
 import re
 from collections.abc import Sequence
+from typing import Any
 
 import matplotlib
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.collections import PolyCollection
 from matplotlib.figure import Figure
+from matplotlib.patches import Patch
 
-MAX_BARS = 60
+MAX_BARS = 50
 MAX_GROUPS = 20
 WIDTH_IN = 10.0
 BAR_IN = 0.24  # height per bar row
@@ -29,12 +32,44 @@ def to_svg(figure: Figure, salt: str) -> str:
     """The figure as an ``<svg>`` element to inline in HTML (no XML prologue)."""
     buffer = io.StringIO()
     with matplotlib.rc_context({"svg.fonttype": "none", "svg.hashsalt": salt}):
-        figure.savefig(buffer, format="svg", bbox_inches="tight", metadata=_NO_METADATA)
+        figure.savefig(buffer, format="svg", metadata=_NO_METADATA)
     return _XML_HEAD.sub("", buffer.getvalue(), count=1)
 
 
+def _hbars(
+    axes: Axes,
+    ys: Sequence[float],
+    widths: Sequence[float],
+    height: float,
+    color: Any,
+    label: str,
+    lefts: Sequence[float] | None = None,
+) -> Patch:
+    """Horizontal bars as one PolyCollection: one artist per series, not one per bar (a
+    1,000-variant report draws in a fraction of the time ``barh`` takes)."""
+    lefts = lefts if lefts is not None else [0.0] * len(ys)
+    boxes = [
+        [
+            (x0, y - height / 2),
+            (x0 + w, y - height / 2),
+            (x0 + w, y + height / 2),
+            (x0, y + height / 2),
+        ]
+        for y, w, x0 in zip(ys, widths, lefts, strict=True)
+    ]
+    axes.add_collection(PolyCollection(boxes, facecolors=[color], edgecolors="none"), autolim=True)
+    return Patch(facecolor=color, label=label)  # its legend entry
+
+
+def _finish(axes: Axes, n: int) -> None:
+    axes.autoscale_view()
+    axes.set_ylim(n - 0.5, -0.5)  # the first row on top
+
+
 def _figure(rows: int, extra_in: float = 1.2) -> tuple[Figure, Axes]:
-    figure = Figure(figsize=(WIDTH_IN, min(40.0, extra_in + BAR_IN * max(rows, 1))))
+    figure = Figure(
+        figsize=(WIDTH_IN, min(40.0, extra_in + BAR_IN * max(rows, 1))), layout="constrained"
+    )
     axes = figure.add_subplot()
     axes.grid(axis="x", color="#dddddd", linewidth=0.6)
     axes.set_axisbelow(True)
@@ -58,35 +93,36 @@ def grouped_bars(
     colors = dict(zip(names, _colors(len(names)), strict=True))
     height = 0.8 / max(len(names), 1)
     figure, axes = _figure(len(groups) * len(names), 1.6)
-    seen: set[str] = set()
-    for g, name in enumerate(groups):
-        block = frame[frame[group] == name]
-        for s, set_name in enumerate(names):
-            row = block[block[series] == set_name]
-            if row.empty:
-                continue
-            y = g + (s - (len(names) - 1) / 2) * height
-            label = None if set_name in seen else set_name
-            seen.add(set_name)
-            axes.barh(
-                y,
-                float(row[value].iloc[0]),
-                height=height * 0.92,
-                color=colors[set_name],
-                label=label,
-            )
+    values = {
+        (g, n): float(v) for g, n, v in zip(frame[group], frame[series], frame[value], strict=True)
+    }
+    handles = []
+    for s, set_name in enumerate(names):
+        shown = [
+            (g, values[(name, set_name)])
+            for g, name in enumerate(groups)
+            if (name, set_name) in values
+        ]
+        ys = [g + (s - (len(names) - 1) / 2) * height for g, _ in shown]
+        handles.append(
+            _hbars(axes, ys, [v for _, v in shown], height * 0.92, colors[set_name], set_name)
+        )
     axes.set_yticks(range(len(groups)), [_wrap(str(g)) for g in groups], fontsize=8)
-    axes.invert_yaxis()
+    _finish(axes, len(groups))
     axes.set_xlabel(xlabel)
-    axes.legend(
-        title=series.replace("_", " "),
+    _legend(figure, handles, series.replace("_", " "))
+    return to_svg(figure, salt)
+
+
+def _legend(figure: Figure, handles: list[Patch], title: str | None = None) -> None:
+    figure.legend(
+        handles=handles,
+        title=title,
         fontsize=8,
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.08 - 0.5 / (len(groups) * len(names) + 4)),
-        ncol=min(4, len(names)),
+        loc="outside lower center",
+        ncol=min(5, len(handles)),
         frameon=False,
     )
-    return to_svg(figure, salt)
 
 
 def _wrap(text: str, width: int = 38) -> str:
@@ -102,20 +138,16 @@ def multi_bars(
     names = list(columns)
     height = 0.8 / max(len(names), 1)
     figure, axes = _figure(len(labels) * max(1, len(names) // 2 + 1))
+    handles = []
     for c, (name, color) in enumerate(zip(names, _colors(len(names)), strict=True)):
         offsets = [i + (c - (len(names) - 1) / 2) * height for i in range(len(labels))]
-        axes.barh(
-            offsets,
-            list(columns[name])[: len(labels)],
-            height=height * 0.92,
-            color=color,
-            label=name,
-        )
+        values = [float(v) for v in list(columns[name])[: len(labels)]]
+        handles.append(_hbars(axes, offsets, values, height * 0.92, color, name))
     axes.axvline(0, color="#444444", linewidth=0.8)
     axes.set_yticks(range(len(labels)), [_wrap(label, 60) for label in labels], fontsize=8)
-    axes.invert_yaxis()
+    _finish(axes, len(labels))
     axes.set_xlabel(xlabel)
-    axes.legend(fontsize=8, loc="best", frameon=False)
+    _legend(figure, handles)
     return to_svg(figure, salt)
 
 
@@ -127,32 +159,29 @@ def stacked_bars(
     figure, axes = _figure(len(labels), 1.8)
     left_pos = [0.0] * len(labels)
     left_neg = [0.0] * len(labels)  # e.g. generators giving energy back
+    handles = []
     for (name, values), color in zip(parts.items(), _colors(len(parts)), strict=True):
         values = [float(v) for v in list(values)[: len(labels)]]
         lefts = [lp if v >= 0 else ln for v, lp, ln in zip(values, left_pos, left_neg, strict=True)]
-        axes.barh(range(len(labels)), values, left=lefts, color=color, label=name, height=0.75)
+        handles.append(_hbars(axes, range(len(labels)), values, 0.75, color, name, lefts))
         for i, v in enumerate(values):
             if v >= 0:
                 left_pos[i] += v
             else:
                 left_neg[i] += v
     axes.set_yticks(range(len(labels)), [_wrap(label, 60) for label in labels], fontsize=8)
-    axes.invert_yaxis()
+    _finish(axes, len(labels))
     axes.set_xlabel(xlabel)
-    axes.legend(
-        fontsize=8,
-        loc="upper center",
-        bbox_to_anchor=(0.5, -0.08 - 0.5 / (len(labels) + 4)),
-        ncol=min(5, len(parts)),
-        frameon=False,
-    )
+    _legend(figure, handles)
     return to_svg(figure, salt)
 
 
 def scatter_grid(frame: pd.DataFrame, outputs: list[str], parameters: list[str], salt: str) -> str:
     """Each output (rows) against each parameter (columns), one point per succeeded variant."""
     n_rows, n_cols = len(outputs), len(parameters)
-    figure = Figure(figsize=(min(WIDTH_IN, 2.6 * n_cols + 1), 2.2 * n_rows + 0.6))
+    figure = Figure(
+        figsize=(min(WIDTH_IN, 2.6 * n_cols + 1), 2.2 * n_rows + 0.6), layout="constrained"
+    )
     grid = figure.subplots(n_rows, n_cols, squeeze=False)
     for r, output in enumerate(outputs):
         for c, parameter in enumerate(parameters):
@@ -165,5 +194,4 @@ def scatter_grid(frame: pd.DataFrame, outputs: list[str], parameters: list[str],
                 axes.set_xlabel(parameter, fontsize=8)
             if c == 0:
                 axes.set_ylabel(output, fontsize=8)
-    figure.tight_layout()
     return to_svg(figure, salt)

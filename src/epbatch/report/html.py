@@ -391,9 +391,9 @@ def _savings(inputs: ReportInputs) -> str:
                 "savings",
             )
         ) + _left_out(len(valid), charts.MAX_BARS, "variants")
-    columns = ["variant_id", "baseline_variant_id"]
+    columns = ["variant_id", "baseline_variant_id", "site_baseline_gj", "site_gj"]
     for k in SAVINGS:
-        columns += [f"{k}_baseline_gj", f"{k}_gj", f"{k}_savings_gj", f"{k}_savings_pct"]
+        columns += [f"{k}_savings_gj", f"{k}_savings_pct"]
     columns.append("note")
     ordered = pd.concat([valid, savings[savings["note"].notna()]])
     table = _table(
