@@ -1,5 +1,7 @@
 """Reading back what report.html shows: its sections and the cells of its tables."""
 
+import shutil
+import subprocess
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -58,3 +60,29 @@ def two(value: object) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return ""
     return f"{value:.2f}" if isinstance(value, float) else str(value)
+
+
+CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
+
+
+def chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess[str]:
+    """Debian's Chromium, headless, offline (no background connections to hang on)."""
+    return subprocess.run(
+        [
+            CHROMIUM,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            f"--user-data-dir={profile}",
+            *args,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )

@@ -4,8 +4,6 @@ without baseline; and the page in headless Chromium (marker ``browser``)."""
 
 import io
 import os
-import shutil
-import subprocess
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -21,7 +19,7 @@ from epbatch.settings import Settings
 from epbatch.store.aggregate import record_batch
 from epbatch.variants.plan import BatchPlan, plan_batch
 from tests.conftest import GOLDEN, INSULATED_WALL, MODELS, TRIPLE_GLAZING, study_data
-from tests.report_pages import SECTIONS, read_page, table_rows, two
+from tests.report_pages import CHROMIUM, SECTIONS, chromium, read_page, table_rows, two
 
 pytestmark = pytest.mark.engine
 
@@ -228,31 +226,6 @@ def test_two_annual_variants_give_8760_hours_per_meter_summing_to_the_annual_tot
 
 
 # --- in the browser ---------------------------------------------------------------------------
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-
-
-def chromium(args: list[str], profile: Path) -> subprocess.CompletedProcess[str]:
-    """Debian's Chromium, headless, offline (no background connections to hang on)."""
-    return subprocess.run(
-        [
-            CHROMIUM,
-            "--headless",
-            "--no-sandbox",
-            "--disable-gpu",
-            "--disable-quic",
-            "--no-first-run",
-            "--disable-background-networking",
-            "--disable-component-update",
-            "--disable-sync",
-            f"--user-data-dir={profile}",
-            *args,
-        ],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 @pytest.mark.browser
