@@ -249,3 +249,36 @@ def test_the_report_opens_in_chromium_and_is_not_blank(three: BatchPlan, tmp_pat
     colours = image.getcolors(maxcolors=1 << 20) or []
     assert len(colours) > 50  # text, bars, axes: not one flat colour
     assert max(ImageStat.Stat(image).stddev) > 10
+
+
+def test_a_cached_variant_gets_its_series_from_the_outputs_it_reuses(tmp_path: Path):
+    """Batch B reuses batch A's result (a cache hit): its timeseries part is read from the
+    outputs its ``out`` links to; variables come with their keys (the zone)."""
+    from epbatch.results.timeseries import series_file
+    from epbatch.run.simulate import link_reused_outputs, reused_result
+
+    overrides: dict[str, Any] = {
+        "models": [str(MODELS / "1ZoneUncontrolled.idf")],
+        "weather": [GOLDEN],
+        "construction_sets": {"baseline": {}},
+        "timeseries": ["Zone Mean Air Temperature"],
+    }
+    first = run_batch(tmp_path / "a", **overrides)
+    [made] = [r for r in pd.read_parquet(first.folder / "results.parquet").to_dict("records")]
+    assert made["status"] == "succeeded" and made["peak_electricity_w"] is None
+
+    study = tmp_path / "a" / "study.yaml"
+    second = plan_batch(study, Settings(output_dir=tmp_path / "a" / "runs"))
+    [variant] = list(second.variants)
+    original = VariantResult(
+        **{k: v for k, v in made.items() if k in VariantResult.__dataclass_fields__}
+    )
+    assert link_reused_outputs(variant, original) is not None
+    cached = reused_result(variant, second.options, original, cached=True)
+    record_batch(second, [cached], f"sqlite:///{tmp_path / 'results.sqlite'}")
+
+    mine = pd.read_parquet(series_file(second.folder, variant.variant_id))
+    theirs = pd.read_parquet(series_file(first.folder, variant.variant_id))
+    pd.testing.assert_frame_equal(mine, theirs)
+    assert set(mine["key"]) == {"ZONE ONE"} and set(mine["units"]) == {"C"}
+    assert len(mine) == 7 * 24  # the study's first week
