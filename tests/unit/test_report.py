@@ -232,3 +232,17 @@ def test_timeseries_need_a_run_period():
     )
     assert study.timeseries == ["Electricity:Facility", "Zone Mean Air Temperature"]
     assert parse_study(study_data()).timeseries == []
+
+
+def test_a_design_days_batch_shows_the_design_loads(tmp_path: Path):
+    frame = fake_batch(tmp_path, failed=0)
+    for column in ["site_energy_gj", "eui_mj_m2", *END_USES]:
+        frame[column] = 0.0
+    frame["design_heating_kw"] = [10.0 + i for i in range(len(frame))]
+    frame["design_cooling_kw"] = 5.5
+    write_tables(frame, tmp_path)
+    page_path = write_report(tmp_path)
+    text = page_path.read_text()
+    assert "design heating load, kW" in text and "a design-days run" in text
+    rows = table_rows(read_page(page_path), "results")
+    assert [r["design_heating_kw"] for r in rows] == [two(10.0 + i) for i in range(len(frame))]

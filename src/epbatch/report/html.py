@@ -190,6 +190,12 @@ def savings_frame(frame: pd.DataFrame) -> pd.DataFrame | None:
     return pd.DataFrame(rows)
 
 
+def design_days(frame: pd.DataFrame) -> bool:
+    """Every succeeded variant has 0 site energy: a design-days run."""
+    energy = pd.to_numeric(succeeded(frame)["site_energy_gj"], errors="coerce").fillna(0)
+    return bool(len(energy)) and bool(energy.eq(0).all())
+
+
 def end_use_columns(frame: pd.DataFrame) -> list[str]:
     """The end-use columns with energy in some succeeded variant."""
     done = succeeded(frame)
@@ -332,9 +338,8 @@ def _summary(inputs: ReportInputs) -> str:
     note_list = (
         "<p>Notes:</p><ul>" + "".join(f"<li>{_e(n)}</li>" for n in notes) + "</ul>" if notes else ""
     )
-    energy = succeeded(inputs.frame)["site_energy_gj"]
     design = ""
-    if len(energy) and pd.to_numeric(energy, errors="coerce").fillna(0).eq(0).all():
+    if design_days(inputs.frame):
         design = (
             '<p class="muted">Every site energy is 0: a design-days run (its figures are the '
             "design loads in the results table).</p>"
@@ -350,13 +355,23 @@ def _eui(inputs: ReportInputs) -> str:
     if done.empty:
         return '<section id="eui"><h2>EUI per variant</h2><p>No variant succeeded.</p></section>'
     done["group"] = [_group(r) for _, r in done.iterrows()]
+    value, axis = "eui_mj_m2", "EUI, MJ/m² (site)"
+    what = "Site energy per total building area"
+    if design_days(inputs.frame) and done["design_heating_kw"].notna().any():
+        value, axis = "design_heating_kw", "zones' design heating load, kW (sizing)"
+        what = "A design-days run has no annual energy: the zones' design heating loads"
     svg = charts.grouped_bars(
-        done, "group", "construction_set", "eui_mj_m2", "EUI, MJ/m² (site)", "eui"
+        done.assign(**{value: done[value].fillna(0)}),
+        "group",
+        "construction_set",
+        value,
+        axis,
+        "eui",
     )
     n_groups = done["group"].nunique()
     return (
         '<section id="eui"><h2>EUI per variant</h2>'
-        '<p class="muted">Site energy per total building area, grouped by model and weather, '
+        f'<p class="muted">{_e(what)}, grouped by model and weather, '
         "one bar per construction set.</p>"
         f"{_chart(svg)}{_left_out(n_groups, charts.MAX_GROUPS, 'model x weather groups')}"
         "</section>"
@@ -541,6 +556,8 @@ def _results(inputs: ReportInputs) -> str:
         for c in RESULT_TABLE_COLUMNS
         if c in frame.columns and (not c.startswith("peak_") or frame[c].notna().any())
     ]
+    if design_days(frame):
+        columns[2:2] = ["design_heating_kw", "design_cooling_kw"]
     columns += [p for p in inputs.parameters if p not in columns]
     numeric = {c for c in columns if c not in ("variant_id", "status")}
     return (
