@@ -201,10 +201,12 @@ def test_the_markdown_artifact_embeds_charts_and_stays_within_its_size(tmp_path:
 
 
 def test_a_thousand_variants_report_in_under_ten_seconds(tmp_path: Path):
+    """CPU time of this process (the report is single-threaded: on an idle machine its wall
+    time), so that other work on the shared cores does not decide the test."""
     fake_batch(tmp_path, models=10, weathers=10, sets=10)
-    start = time.perf_counter()
+    start = time.process_time()
     path = write_report(tmp_path)
-    elapsed = time.perf_counter() - start
+    elapsed = time.process_time() - start
     page = read_page(path)
     assert len(table_rows(page, "results")) == 1000
     assert elapsed < 10, f"{elapsed:.1f} s"

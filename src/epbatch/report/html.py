@@ -66,6 +66,7 @@ RESULT_TABLE_COLUMNS = [
     "peak_natural_gas_w",
     "runtime_s",
 ]
+ARTIFACT_MAX_ROWS = 100  # of the savings table in the Prefect artifact (best first)
 ARTIFACT_MAX_BYTES = 900_000  # the Prefect artifact: charts dropped before it grows past this
 
 
@@ -144,7 +145,7 @@ def _labels(frame: pd.DataFrame) -> list[str]:
     several = frame["model"].nunique() > 1 or frame["weather"].nunique() > 1
     return [
         f"{r['construction_set']} · {_group(r)}" if several else str(r["construction_set"])
-        for _, r in frame.iterrows()
+        for r in frame.to_dict("records")
     ]
 
 
@@ -160,9 +161,9 @@ def savings_frame(frame: pd.DataFrame) -> pd.DataFrame | None:
     if not (frame["construction_set"] == BASELINE).any():
         return None
     base = frame[(frame["construction_set"] == BASELINE) & (frame["status"] == "succeeded")]
-    by_group = {(r["model"], r["weather"]): r for _, r in base.iterrows()}
+    by_group = {(r["model"], r["weather"]): r for r in base.to_dict("records")}
     rows = []
-    for _, r in frame[frame["construction_set"] != BASELINE].iterrows():
+    for r in frame[frame["construction_set"] != BASELINE].to_dict("records"):
         b = by_group.get((r["model"], r["weather"]))
         row: dict[str, Any] = {
             "variant_id": r["variant_id"],
@@ -354,7 +355,7 @@ def _eui(inputs: ReportInputs) -> str:
     done = succeeded(inputs.frame).copy()
     if done.empty:
         return '<section id="eui"><h2>EUI per variant</h2><p>No variant succeeded.</p></section>'
-    done["group"] = [_group(r) for _, r in done.iterrows()]
+    done["group"] = [_group(r) for r in done.to_dict("records")]
     value, axis = "eui_mj_m2", "EUI, MJ/m² (site)"
     what = "Site energy per total building area"
     if design_days(inputs.frame) and done["design_heating_kw"].notna().any():
@@ -396,7 +397,7 @@ def _savings(inputs: ReportInputs) -> str:
         several = savings["model"].nunique() > 1 or savings["weather"].nunique() > 1
         labels = [
             f"{r['construction_set']} · {_group(r)}" if several else str(r["construction_set"])
-            for _, r in valid.iterrows()
+            for r in valid.to_dict("records")
         ]
         chart = _chart(
             charts.multi_bars(
@@ -533,7 +534,7 @@ def _failures(inputs: ReportInputs) -> str:
     if bad.empty:
         return f"{title}<p class='good'>No variant failed.</p></section>"
     rows = []
-    for _, r in bad.iterrows():
+    for r in bad.to_dict("records"):
         code = "" if _missing(r["exit_code"]) else int(r["exit_code"])
         rows.append(
             f"<tr><td>{_e(r['variant_id'])}</td><td class='bad'>{_e(r['status'])}</td>"
@@ -637,7 +638,7 @@ def report_markdown(folder: Path, max_bytes: int = ARTIFACT_MAX_BYTES) -> str:
     images = []
     done = succeeded(inputs.frame).copy()
     if not done.empty:
-        done["group"] = [_group(r) for _, r in done.iterrows()]
+        done["group"] = [_group(r) for r in done.to_dict("records")]
         eui = charts.grouped_bars(
             done, "group", "construction_set", "eui_mj_m2", "EUI, MJ/m² (site)", "md-eui"
         )
@@ -650,7 +651,7 @@ def report_markdown(folder: Path, max_bytes: int = ARTIFACT_MAX_BYTES) -> str:
         valid = savings[savings["note"].isna()].sort_values("site_savings_gj", ascending=False)
         if not valid.empty:
             svg = charts.multi_bars(
-                [f"{r['construction_set']} · {_group(r)}" for _, r in valid.iterrows()],
+                [f"{r['construction_set']} · {_group(r)}" for r in valid.to_dict("records")],
                 {k: valid[f"{k}_savings_pct"].fillna(0).tolist() for k in SAVINGS},
                 "savings against the baseline, %",
                 "md-savings",
@@ -661,12 +662,18 @@ def report_markdown(folder: Path, max_bytes: int = ARTIFACT_MAX_BYTES) -> str:
             "| cooling % | note |"
         )
         table.append("|---|---:|---:|---:|---:|---:|---:|---|")
-        for _, r in pd.concat([valid, savings[savings["note"].notna()]]).iterrows():
+        ordered = pd.concat([valid, savings[savings["note"].notna()]])
+        for r in ordered.head(ARTIFACT_MAX_ROWS).to_dict("records"):
             table.append(
                 f"| {_md(r['variant_id'])} | {_md(r['site_savings_gj'])} | "
                 f"{_md(r['site_savings_pct'])} | {_md(r['heating_savings_gj'])} | "
                 f"{_md(r['heating_savings_pct'])} | {_md(r['cooling_savings_gj'])} | "
                 f"{_md(r['cooling_savings_pct'])} | {_md(r['note'])} |"
+            )
+        if len(ordered) > ARTIFACT_MAX_ROWS:
+            table.append(
+                f"| {len(ordered) - ARTIFACT_MAX_ROWS} more variants: see report.html "
+                "| | | | | | | |"
             )
 
     def joined(imgs: list[str], rows: list[str]) -> str:
