@@ -251,7 +251,9 @@ def test_the_report_opens_in_chromium_and_is_not_blank(three: BatchPlan, tmp_pat
     assert max(ImageStat.Stat(image).stddev) > 10
 
 
-def test_a_cached_variant_gets_its_series_from_the_outputs_it_reuses(tmp_path: Path):
+def test_a_cached_variant_gets_its_series_from_the_outputs_it_reuses(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+):
     """Batch B reuses batch A's result (a cache hit): its timeseries part is read from the
     outputs its ``out`` links to; variables come with their keys (the zone)."""
     from epbatch.results.timeseries import series_file
@@ -261,9 +263,10 @@ def test_a_cached_variant_gets_its_series_from_the_outputs_it_reuses(tmp_path: P
         "models": [str(MODELS / "1ZoneUncontrolled.idf")],
         "weather": [GOLDEN],
         "construction_sets": {"baseline": {}},
-        "timeseries": ["Zone Mean Air Temperature"],
+        "timeseries": ["Zone Mean Air Temperature", "NaturalGas:Facility"],
     }
     first = run_batch(tmp_path / "a", **overrides)
+    assert "no hourly values of ['NaturalGas:Facility']" in caplog.text  # no gas in this model
     [made] = [r for r in pd.read_parquet(first.folder / "results.parquet").to_dict("records")]
     assert made["status"] == "succeeded" and made["peak_electricity_w"] is None
 

@@ -1,5 +1,6 @@
 """Run one variant through a runner and turn its outputs into a ``VariantResult``."""
 
+import logging
 import os
 import shutil
 import signal
@@ -209,6 +210,12 @@ def write_variant_series(
     from epbatch.results.timeseries import peak_columns, read_series, write_series
 
     frame = read_series(sql, names)
+    found = set(frame["name"].str.upper())
+    missing = [n for n in names if n.upper() not in found]
+    if missing:  # e.g. NaturalGas:Facility in an all-electric model: the engine only warns
+        logging.getLogger("epbatch").warning(
+            "%s: no hourly values of %s (see its eplusout.err)", variant.variant_id, missing
+        )
     write_series(frame, variant.folder.parents[1], variant.variant_id)
     return peak_columns(frame)
 
