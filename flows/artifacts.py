@@ -8,13 +8,19 @@ before the snapshot is sent.
 """
 
 import contextlib
+import logging
 import threading
 import time
+from pathlib import Path
 from typing import Any
 from uuid import UUID
 
 import httpx
-from prefect.artifacts import create_progress_artifact, create_table_artifact
+from prefect.artifacts import (
+    create_markdown_artifact,
+    create_progress_artifact,
+    create_table_artifact,
+)
 from prefect.client.orchestration import SyncPrefectClient, get_client
 from prefect.client.schemas.actions import ArtifactUpdate
 from prefect.context import FlowRunContext
@@ -119,3 +125,18 @@ class UiProgress:
             key=f"{self.key}-results",
             description=f"results of batch `{self.progress.batch_id}`",
         )
+
+    def report(self, folder: Path) -> None:
+        """The batch report's key charts (EUI, savings; SVG as data URIs) and the savings table,
+        beside the results table; a report that cannot be made is logged, not raised."""
+        from epbatch.report.html import report_markdown  # matplotlib: only once the batch ends
+
+        try:
+            markdown = report_markdown(folder)
+            create_markdown_artifact(
+                markdown,
+                key=f"{self.key}-report",
+                description=f"report of batch `{self.progress.batch_id}` (charts, savings)",
+            )
+        except Exception as error:
+            logging.getLogger("epbatch").warning("no report artifact: %s", error)

@@ -276,6 +276,7 @@ def run_energyplus_batch(
     results = [by_id[name.variant_id] for name in plan.variants.names]
     ui.finish(results)
     summary = aggregate_batch_results(plan, results, settings.resolved_database_url)
+    ui.report(plan.folder)  # report.html is written: its charts and savings table in the UI
     logger.info("%s", summary)
     message = failure_message(summary)
     if message is None:

@@ -180,6 +180,34 @@ def check_old_create_all_database_upgrades_in_place(url: str) -> None:
     engine.dispose()
 
 
+END_USE_COLUMNS = {"interior_lighting_gj", "fans_gj", "water_systems_gj", "peak_electricity_w"}
+
+
+def check_revision_0002_database_gets_the_end_uses_in_place(url: str) -> None:
+    """A database at 0002 (before the end-use columns) with rows: upgraded in place to head,
+    its rows kept (the new columns empty), new batches stored with their end uses."""
+    old = create_engine(url)
+    with old.begin() as connection:
+        command.upgrade(alembic_config(connection), "0002")
+    assert not END_USE_COLUMNS & {c["name"] for c in inspect(old).get_columns("results")}
+    results = _store_in_old_schema(old, "batch-0002", 5)
+    old.dispose()
+
+    engine = database(url)
+    assert_at_head_matching_models(engine)
+    assert {c["name"] for c in inspect(engine).get_columns("results")} >= END_USE_COLUMNS
+    assert_stored(engine, "batch-0002", results)  # the old rows, the new columns None
+    more = [
+        replace(r, fans_gj=1.5 + i, interior_lighting_gj=2.25, peak_electricity_w=1234.5)
+        for i, r in enumerate(variant_results("with-end-uses", 3))
+    ]
+    store_batch(engine, batch_row("with-end-uses", more), more)
+    assert_stored(engine, "with-end-uses", more)
+    stored = load_results(engine, "with-end-uses")
+    assert stored["fans_gj"].tolist() == [1.5, 2.5, 3.5]
+    engine.dispose()
+
+
 def check_foreign_tables_are_refused(url: str) -> None:
     """Some of our table names but no alembic_version: not ours to migrate; nothing changed."""
     engine = create_engine(url)

@@ -114,8 +114,17 @@ def test_failed_variants_fail_the_flow_run_which_is_named_after_the_batch(
     assert run.state.message == "2 of 4 variants failed; results stored"
 
     artifacts = {a.type: a for a in flow_run_artifacts(run.id)}
-    assert sorted(a.type or "" for a in flow_run_artifacts(run.id)) == ["progress", "table"]
+    assert sorted(a.type or "" for a in flow_run_artifacts(run.id)) == [
+        "markdown",
+        "progress",
+        "table",
+    ]
     table = json.loads(str(artifacts["table"].data))
+    report = str(artifacts["markdown"].data)  # the batch report: EUI chart, savings table
+    assert report.startswith("### Batch report: 2 of 4 variants succeeded, 2 failed")
+    assert f"{folder / 'report.html'}" in report and (folder / "report.html").is_file()
+    assert "](data:image/svg+xml;base64," in report
+    assert "| variant | site GJ saved |" in report
     assert len(table) == 4 and list(table[0])[: len(LEADING_COLUMNS)] == LEADING_COLUMNS
     assert "batch_id" not in table[0] and "weather" not in table[0]  # the same on every row
     assert {"model", "construction_set"} <= set(table[0])  # they vary
@@ -241,7 +250,11 @@ def test_one_progress_artifact_updated_in_place_counts_the_engines_running(
 
     [run] = flow_runs_named_like(name)
     by_type = {a.type: a for a in flow_run_artifacts(run.id)}
-    assert sorted(a.type or "" for a in flow_run_artifacts(run.id)) == ["progress", "table"]
+    assert sorted(a.type or "" for a in flow_run_artifacts(run.id)) == [
+        "markdown",
+        "progress",
+        "table",
+    ]
     assert by_type["progress"].data == 100.0
     final = str(by_type["progress"].description)
     assert f"**{VARIANTS} of {VARIANTS} variants done (100 %)**" in final

@@ -134,6 +134,10 @@ def test_a_database_from_the_old_create_all_upgrades_in_place(pg_url: str):
     storage_checks.check_old_create_all_database_upgrades_in_place(pg_url)
 
 
+def test_a_database_at_0002_gets_the_end_use_columns_in_place(pg_url: str):
+    storage_checks.check_revision_0002_database_gets_the_end_uses_in_place(pg_url)
+
+
 def test_tables_it_did_not_make_are_refused(pg_url: str):
     storage_checks.check_foreign_tables_are_refused(pg_url)
 

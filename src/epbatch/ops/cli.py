@@ -137,6 +137,8 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--runner", choices=["local", "docker"], help="local or docker")
     status = command("status", "progress of a batch (default: the latest)")
     status.add_argument("batch_id", nargs="?", help="a batch id (default: the latest batch)")
+    report = command("report", "write a batch's report.html again (default: the latest batch)")
+    report.add_argument("batch_id", nargs="?", help="a batch id (default: the latest batch)")
     aggregate = command("aggregate", "store a finished batch's saved results in the database")
     aggregate.add_argument("batch_id", help="the batch id (its folder's name)")
     server = command("server", "a local Prefect server (with its UI), work pool and limit")
@@ -397,6 +399,8 @@ def _report(summary: "BatchSummary") -> None:
     frame = load_results(database(summary.database_url), summary.batch_id)
     print(results_table(frame, design_days=summary.design_days))
     print(summary)
+    if (summary.folder / "report.html").is_file():
+        say(f"report: {summary.folder / 'report.html'}")
     for note in BatchInfo.read(summary.folder / BATCH_FILE).notes or ():
         say(f"note: {note}")
     if summary.design_days:
@@ -476,6 +480,27 @@ def _aggregate(batch_id: str) -> int:
     except StorageError as error:
         print(f"epbatch: {error}", file=sys.stderr)
         return 3
+    return 0
+
+
+def _html_report(batch_id: str | None) -> int:
+    """``epbatch report``: the batch's ``report.html`` from its saved results; prints its path."""
+    from epbatch.report.html import ReportError, write_report
+    from epbatch.store.aggregate import RESULTS_FILE, BatchNotFoundError, find_batch
+
+    output_dir = get_settings().output_dir
+    try:
+        if batch_id:
+            folder = Path(find_batch(output_dir, batch_id).folder)
+        else:  # the latest finished batch: the newest results table
+            tables = sorted(output_dir.glob(f"*/*/{RESULTS_FILE}"), key=lambda p: p.stat().st_mtime)
+            if not tables:
+                raise BatchNotFoundError(f"no finished batch in {output_dir} (no {RESULTS_FILE})")
+            folder = tables[-1].parent
+        print(write_report(folder))
+    except (BatchNotFoundError, ReportError) as error:
+        print(f"epbatch: {error}", file=sys.stderr)
+        return 2
     return 0
 
 
@@ -579,6 +604,8 @@ def main(argv: list[str] | None = None) -> int:
         return _status(args.batch_id)
     if args.command == "aggregate":
         return _aggregate(args.batch_id)
+    if args.command == "report":
+        return _html_report(args.batch_id)
     if args.command == "server":
         return _server(args.host, args.port, args.slots, args.worker, args.database)
     head_started: Path | None = None  # the folder of a batch given a head start

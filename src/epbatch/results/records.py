@@ -29,6 +29,23 @@ class VariantResult:
     unmet_hours_cooling: float | None = None
     design_heating_kw: float | None = None  # the zones' design loads (sizing), summed
     design_cooling_kw: float | None = None
+    # The annual end uses (AnnualBuildingUtilityPerformanceSummary "End Uses"), GJ, summed
+    # over the fuels; heating_gj and cooling_gj above are the first two.
+    interior_lighting_gj: float | None = None
+    exterior_lighting_gj: float | None = None
+    interior_equipment_gj: float | None = None
+    exterior_equipment_gj: float | None = None
+    fans_gj: float | None = None
+    pumps_gj: float | None = None
+    heat_rejection_gj: float | None = None
+    humidification_gj: float | None = None
+    heat_recovery_gj: float | None = None
+    water_systems_gj: float | None = None
+    refrigeration_gj: float | None = None
+    generators_gj: float | None = None
+    # Peak hourly demand, W, from the study's ``timeseries`` meters (None when not asked).
+    peak_electricity_w: float | None = None
+    peak_natural_gas_w: float | None = None
     warnings: int = 0
     severe_errors: int = 0
     exit_code: int | None = None
@@ -40,6 +57,24 @@ class VariantResult:
 
 
 RESULT_COLUMNS = [f.name for f in fields(VariantResult) if f.metadata.get("column", True)]
+
+# Each end-use column and the row of the end-use table it sums (every fuel, GJ).
+END_USES: dict[str, str] = {
+    "heating_gj": "Heating",
+    "cooling_gj": "Cooling",
+    "interior_lighting_gj": "Interior Lighting",
+    "exterior_lighting_gj": "Exterior Lighting",
+    "interior_equipment_gj": "Interior Equipment",
+    "exterior_equipment_gj": "Exterior Equipment",
+    "fans_gj": "Fans",
+    "pumps_gj": "Pumps",
+    "heat_rejection_gj": "Heat Rejection",
+    "humidification_gj": "Humidification",
+    "heat_recovery_gj": "Heat Recovery",
+    "water_systems_gj": "Water Systems",
+    "refrigeration_gj": "Refrigeration",
+    "generators_gj": "Generators",
+}
 
 # The results table in the Prefect UI: these first, always; then the other columns whose value
 # differs between rows (a batch_id, a single model or weather, is the same on every row).

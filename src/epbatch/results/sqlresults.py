@@ -5,6 +5,8 @@ from contextlib import closing
 from dataclasses import dataclass
 from pathlib import Path
 
+from epbatch.results.records import END_USES
+
 ABUPS = "AnnualBuildingUtilityPerformanceSummary"
 _QUERY = (
     "SELECT TableName, RowName, ColumnName, Units, Value FROM TabularDataWithStrings "
@@ -35,6 +37,18 @@ class Metrics:
     unmet_hours_cooling: float
     design_heating_kw: float | None = None  # None: no zone sizing in the model
     design_cooling_kw: float | None = None
+    interior_lighting_gj: float | None = None  # the other end uses (records.END_USES)
+    exterior_lighting_gj: float | None = None
+    interior_equipment_gj: float | None = None
+    exterior_equipment_gj: float | None = None
+    fans_gj: float | None = None
+    pumps_gj: float | None = None
+    heat_rejection_gj: float | None = None
+    humidification_gj: float | None = None
+    heat_recovery_gj: float | None = None
+    water_systems_gj: float | None = None
+    refrigeration_gj: float | None = None
+    generators_gj: float | None = None
 
 
 def _number(value: str) -> float:
@@ -63,12 +77,13 @@ def read_metrics(sql_path: Path) -> Metrics:
             raise ResultsError(f"{sql_path}: {table} / {row} in {found_units}, expected {units}")
         return _number(value)
 
+    end_uses: dict[str, float] = {}  # every fuel in GJ (water, in m3, is not energy)
+    for (table, row, _), (units, value) in cells.items():
+        if table == "End Uses" and units == "GJ":
+            end_uses[row] = end_uses.get(row, 0.0) + _number(value)
+
     def end_use(row: str) -> float:
-        return sum(
-            _number(v)
-            for (t, r, _), (u, v) in cells.items()
-            if t == "End Uses" and r == row and u == "GJ"
-        )
+        return round(end_uses.get(row, 0.0), 6)
 
     site = "Site and Source Energy"
     unmet = "Comfort and Setpoint Not Met Summary"
@@ -76,8 +91,7 @@ def read_metrics(sql_path: Path) -> Metrics:
         site_energy_gj=cell(site, "Total Site Energy", "Total Energy", "GJ"),
         eui_mj_m2=cell(site, "Total Site Energy", "Energy Per Total Building Area", "MJ/m2"),
         floor_area_m2=cell("Building Area", "Total Building Area", "Area", "m2"),
-        heating_gj=end_use("Heating"),
-        cooling_gj=end_use("Cooling"),
+        **{column: end_use(row) for column, row in END_USES.items()},
         electricity_gj=cell("End Uses", "Total End Uses", "Electricity", "GJ"),
         natural_gas_gj=cell("End Uses", "Total End Uses", "Natural Gas", "GJ"),
         unmet_hours_heating=cell(

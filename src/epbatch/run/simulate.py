@@ -1,9 +1,10 @@
 """Run one variant through a runner and turn its outputs into a ``VariantResult``."""
 
+import logging
 import os
 import shutil
 import signal
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -34,6 +35,7 @@ class RunOptions:
     timeout_s: float
     runner: RunnerName = "local"
     keep_outputs: KeepOutputs = "sql-err"
+    timeseries: tuple[str, ...] = ()  # the study's hourly series (``timeseries.py``)
 
 
 class VariantFailed(Exception):
@@ -184,8 +186,38 @@ def simulate_variant(
         metrics = read_metrics(sql)
     except ResultsError as problem:  # e.g. a full disk: the engine still reports success
         return replace(record, error=str(problem) + _disk_note(out_dir))
+    peaks: dict[str, float | None] = {}
+    if options.timeseries:
+        try:
+            peaks = write_variant_series(sql, variant, options.timeseries)
+        except (OSError, ResultsError) as problem:
+            return replace(record, error=f"time series: {problem}" + _disk_note(out_dir))
     prune_outputs(out_dir, options.keep_outputs)
-    return replace(record, status="succeeded", error=None, **asdict(metrics))
+    return replace(
+        record,
+        status="succeeded",
+        error=None,
+        peak_electricity_w=peaks.get("peak_electricity_w"),
+        peak_natural_gas_w=peaks.get("peak_natural_gas_w"),
+        **asdict(metrics),
+    )
+
+
+def write_variant_series(
+    sql: Path, variant: Variant, names: Sequence[str]
+) -> dict[str, float | None]:
+    """Write the variant's hourly series into its batch's ``timeseries`` dataset; its peaks."""
+    from epbatch.results.timeseries import peak_columns, read_series, write_series
+
+    frame = read_series(sql, names)
+    found = set(frame["name"].str.upper())
+    missing = [n for n in names if n.upper() not in found]
+    if missing:  # e.g. NaturalGas:Facility in an all-electric model: the engine only warns
+        logging.getLogger("epbatch").warning(
+            "%s: no hourly values of %s (see its eplusout.err)", variant.variant_id, missing
+        )
+    write_series(frame, variant.folder.parents[1], variant.variant_id)
+    return peak_columns(frame)
 
 
 def prune_outputs(out_dir: Path, keep: KeepOutputs) -> None:

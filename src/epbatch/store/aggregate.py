@@ -5,6 +5,7 @@ database cannot be reached, nothing is lost, and ``epbatch aggregate BATCH_ID`` 
 tables once it can (replacing the batch's rows, so running it twice leaves no duplicates).
 """
 
+import logging
 import math
 import re
 from collections import Counter
@@ -29,6 +30,7 @@ from epbatch.variants.plan import (
 )
 
 RESULTS_FILE = "results.parquet"
+logger = logging.getLogger("epbatch")
 _BATCH_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,79}")
 
 
@@ -155,6 +157,38 @@ def aggregate_saved_batch(output_dir: Path, batch_id: str, database_url: str) ->
     )
 
 
+def cached_series(plan: BatchPlan, results: Sequence[VariantResult]) -> None:
+    """The hourly series of the variants this batch did not simulate (cached), read from the
+    outputs their ``out`` links to."""
+    from epbatch.results.timeseries import copy_cached_series
+
+    for result in results:
+        if result.status == "succeeded":
+            out = plan.folder / "variants" / result.variant_id / "out"
+            try:
+                found = copy_cached_series(
+                    plan.folder, result.variant_id, out, plan.options.timeseries
+                )
+            except (OSError, ValueError) as error:
+                found, reason = None, str(error)
+            else:
+                reason = f"{out} has no eplusout.sql"
+            if found is None:
+                logger.warning("%s: no hourly series: %s", result.variant_id, reason)
+
+
+def write_batch_report(folder: Path) -> Path | None:
+    """Write the batch's ``report.html``; a report that cannot be made is logged, never lost
+    results (``epbatch report BATCH_ID`` makes it again)."""
+    from epbatch.report.html import write_report  # matplotlib loads only for the report
+
+    try:
+        return write_report(folder)
+    except Exception as error:
+        logger.warning("the batch report %s/report.html could not be written: %s", folder, error)
+        return None
+
+
 def record_batch(
     plan: BatchPlan, results: Sequence[VariantResult], database_url: str
 ) -> BatchSummary:
@@ -162,8 +196,11 @@ def record_batch(
     counts = Counter(r.status for r in results)
     finished = datetime.now(UTC)
     write_tables(results_frame(results), plan.folder)  # first: a database failure loses nothing
+    if plan.options.timeseries:
+        cached_series(plan, results)
     info = batch_info(plan, finished)
     info.write()
+    write_batch_report(plan.folder)
     store_or_explain(info, list(results), finished, database_url)  # or raise StorageError
     return BatchSummary(
         plan.batch_id,

@@ -111,6 +111,12 @@ class DateRange(_Strict):
 
 RunPeriod = Literal["annual", "design-days"] | DateRange
 
+# An hourly series: a meter (its name has a colon, e.g. Electricity:Facility) or an output
+# variable (e.g. Zone Mean Air Temperature, every key).
+SERIES_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 :._-]{0,99}$"
+SeriesName = Annotated[str, Field(pattern=SERIES_PATTERN)]
+MAX_SERIES = 20
+
 
 class Study(_Strict):
     """A parametric study: models x weather files x construction sets."""
@@ -124,6 +130,25 @@ class Study(_Strict):
     runner: RunnerName | None = None
     failure_budget: float = Field(default=0.5, gt=0, le=1, description="failed share that stops")
     construction_sets: dict[SafeName, ConstructionSet] = Field(min_length=1)
+    timeseries: list[SeriesName] = Field(default_factory=list, max_length=MAX_SERIES)
+
+    @field_validator("timeseries")
+    @classmethod
+    def _distinct_series(cls, value: list[str]) -> list[str]:
+        seen: set[str] = set()
+        for name in value:
+            if name.upper() in seen:  # EnergyPlus compares names case-insensitively
+                raise ValueError(f"{name!r} is listed twice")
+            seen.add(name.upper())
+        return value
+
+    @model_validator(mode="after")
+    def _series_need_a_run_period(self) -> "Study":
+        if self.timeseries and self.run_period == "design-days":
+            raise ValueError(
+                "timeseries: hourly series need a run period (annual or dates), not design-days"
+            )
+        return self
 
     @field_validator("construction_sets", mode="before")
     @classmethod
@@ -163,6 +188,10 @@ _UniqueKeyLoader.add_constructor(
 _NAME_RULE = (
     "must start with a letter or digit and use only letters, digits, space, . _ - (64 at most)"
 )
+_SERIES_RULE = (
+    "must be a meter (e.g. Electricity:Facility) or an output variable name (e.g. Zone Mean "
+    "Air Temperature): letters, digits, space, : . _ - (100 at most)"
+)
 _RUN_PERIOD_RULE = "must be 'annual', 'design-days' or {start: MM-DD, end: MM-DD}"
 
 
@@ -175,7 +204,9 @@ def _message(error: Any) -> str:
     if error["type"] == "extra_forbidden":
         text = "unknown key"
     elif error["type"] == "string_pattern_mismatch":
-        text = _NAME_RULE if error["ctx"]["pattern"] == _NAME else "must be a date as MM-DD"
+        text = {_NAME: _NAME_RULE, SERIES_PATTERN: _SERIES_RULE}.get(
+            error["ctx"]["pattern"], "must be a date as MM-DD"
+        )
     elif loc == ["run_period"] and error["type"] != "value_error":
         text = _RUN_PERIOD_RULE
     else:

@@ -21,6 +21,7 @@ from epbatch.variants.idfmodel import (
     idf_text,
     load_model,
     request_sql_output,
+    request_timeseries,
     set_run_period,
     skip_unkept_outputs,
 )
@@ -151,6 +152,8 @@ def prepare_models(
     for model in models:
         idf = _parsed.pop(_parse_key(model), None) or load_model(model.idf, engine.idd)
         request_sql_output(idf)
+        if study.timeseries:  # in the IDF text, so in each variant's cache key too
+            request_timeseries(idf, study.timeseries)
         if keep_outputs != "all":
             skip_unkept_outputs(idf)
         if study.run_period != "design-days":

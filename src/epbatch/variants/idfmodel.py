@@ -2,6 +2,7 @@
 
 import io
 import threading
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,36 @@ def request_sql_output(idf: Any) -> None:
     summary = idf.newidfobject("OUTPUT:TABLE:SUMMARYREPORTS")
     for i, name in enumerate([*names, *REQUIRED_REPORTS], start=1):
         summary[f"Report_{i}_Name"] = name
+
+
+def is_meter(name: str) -> bool:
+    """Meter names have a colon (Electricity:Facility, InteriorLights:Electricity); output
+    variable names never do."""
+    return ":" in name
+
+
+def request_timeseries(idf: Any, names: Sequence[str]) -> None:
+    """Report each series hourly (into eplusout.sql): an ``Output:Meter`` for a meter, an
+    ``Output:Variable`` for every key of a variable. The model's own hourly requests of the
+    same series are left as they are (not asked twice)."""
+    meters = {
+        str(o.Key_Name).upper()
+        for o in idf.idfobjects["OUTPUT:METER"]
+        if str(o.Reporting_Frequency).lower() == "hourly"
+    }
+    variables = {
+        str(o.Variable_Name).upper()
+        for o in idf.idfobjects["OUTPUT:VARIABLE"]
+        if str(o.Key_Value) == "*" and str(o.Reporting_Frequency).lower() == "hourly"
+    }
+    for name in names:
+        if is_meter(name):
+            if name.upper() not in meters:
+                idf.newidfobject("OUTPUT:METER", Key_Name=name, Reporting_Frequency="Hourly")
+        elif name.upper() not in variables:
+            idf.newidfobject(
+                "OUTPUT:VARIABLE", Key_Value="*", Variable_Name=name, Reporting_Frequency="Hourly"
+            )
 
 
 # Files the retention policy deletes as soon as a variant succeeds, so the engine need not write

@@ -124,7 +124,13 @@ def plan_batch(
     timeout_s = study.timeout_s or settings.timeout_s
     runner = runner or study.runner or settings.runner
     options = RunOptions(
-        batch_id, engine.executable, mode, timeout_s, runner, settings.keep_outputs
+        batch_id,
+        engine.executable,
+        mode,
+        timeout_s,
+        runner,
+        settings.keep_outputs,
+        tuple(study.timeseries),
     )
     plan = BatchPlan(
         batch_id,
