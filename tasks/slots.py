@@ -47,6 +47,7 @@ class LeasePool:
         self._free: dict[UUID, float] = {}  # lease -> when it was given back
         self._held: set[UUID] = set()
         self._adopted: set[UUID] = set()  # a head start's, kept for its claims: never idle
+        self._holderless: set[UUID] = set()  # a head start's: back to the server after its claim
         self._no_limit = False  # the server has no such limit: nothing to hold
         self._limits: dict[str, bool] = {}  # other tags' limits: whether the server has them
         threading.Thread(target=self._maintain, name="epbatch-slot-leases", daemon=True).start()
@@ -81,19 +82,30 @@ class LeasePool:
         if lease is None:
             return
         with self._lock:
-            if lease in self._held:  # not lost meanwhile
-                self._held.discard(lease)
+            if lease not in self._held:  # lost meanwhile
+                return
+            self._held.discard(lease)
+            holderless = lease in self._holderless
+            self._holderless.discard(lease)
+            if not holderless:
                 self._free[lease] = time.monotonic()
                 self._returned.notify()
+        if holderless:  # taken before any task run existed: the server names no batch for it
+            self._call(self._client.release_concurrency_slots_with_lease, lease)
+            with self._lock:
+                self._returned.notify()  # a waiting task run asks the server now
 
     def adopt(self, leases: list[str]) -> None:
         """Take over the slots a head start's engines hold (``epbatch.run.head_start``): pooled
         for the task runs that claim those engines, and not released as idle before one took
-        them (the engine may still run)."""
+        them (the engine may still run). Taken with no holder (no task run existed), each goes
+        back to the server after its claim, and the next variant takes one in its own name
+        (``epbatch status`` names each slot's batch)."""
         with self._lock:
             for lease in map(UUID, leases):
                 self._free[lease] = time.monotonic()
                 self._adopted.add(lease)
+                self._holderless.add(lease)
             self._returned.notify_all()
 
     def release_idle(self, older_than_s: float = 0.0) -> None:
@@ -108,6 +120,7 @@ class LeasePool:
             for lease in idle:
                 del self._free[lease]
                 self._adopted.discard(lease)
+                self._holderless.discard(lease)
         for lease in idle:
             self._call(self._client.release_concurrency_slots_with_lease, lease)
 
@@ -202,6 +215,7 @@ class LeasePool:
                         self._held.discard(lease)
                         self._free.pop(lease, None)
                         self._adopted.discard(lease)
+                        self._holderless.discard(lease)
 
     @staticmethod
     def _call(method: Callable[..., Any], *args: Any) -> int | None:
