@@ -360,9 +360,10 @@ def _report(summary: "BatchSummary") -> None:
     from epbatch.variants.plan import BATCH_FILE, BatchInfo
 
     frame = load_results(database(summary.database_url), summary.batch_id)
-    print(results_table(frame, design_days=summary.design_days))
+    info = BatchInfo.read(summary.folder / BATCH_FILE)
+    print(results_table(frame, summary.design_days, info.parameters))
     print(summary)
-    for note in BatchInfo.read(summary.folder / BATCH_FILE).notes or ():
+    for note in info.notes or ():
         say(f"note: {note}")
     if summary.design_days:
         say("note: design days only: the annual energy columns are 0")
