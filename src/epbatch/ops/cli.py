@@ -352,6 +352,17 @@ def _run(study_file: Path, slots: int | None, runner: RunnerName | None, api: st
     return 0 if summary.failed == summary.skipped == 0 else 1
 
 
+def _report_sensitivity(folder: Path) -> None:
+    """The batch's sensitivity indices (a Morris or Sobol study), on stderr."""
+    from epbatch.results.sensitivity import SENSITIVITY_FILE, read_sensitivity, sensitivity_lines
+
+    rows = read_sensitivity(folder)
+    if rows:
+        say(f"sensitivity ({rows[0]['method']}; rank 1 matters most): {folder / SENSITIVITY_FILE}")
+        for line in sensitivity_lines(rows):
+            say(f"  {line}")
+
+
 def _report(summary: "BatchSummary") -> None:
     """The results table and the summary line on stdout; notes, the stop reason and where
     to find the run in a Prefect UI on stderr."""
@@ -363,6 +374,7 @@ def _report(summary: "BatchSummary") -> None:
     info = BatchInfo.read(summary.folder / BATCH_FILE)
     print(results_table(frame, summary.design_days, info.parameters))
     print(summary)
+    _report_sensitivity(summary.folder)
     for note in info.notes or ():
         say(f"note: {note}")
     if summary.design_days:

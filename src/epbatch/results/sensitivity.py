@@ -183,19 +183,26 @@ def write_sensitivity(rows: list[dict[str, Any]], folder: Path) -> Path:
         writer = csv.DictWriter(handle, COLUMNS)
         writer.writeheader()
         for row in rows:
-            writer.writerow(
-                {
-                    c: (
-                        ""
-                        if row.get(c) is None
-                        or (isinstance(row.get(c), float) and not math.isfinite(row[c]))
-                        else row[c]
-                    )
-                    for c in COLUMNS
-                }
-            )
+            writer.writerow({c: _csv_cell(row.get(c)) for c in COLUMNS})
     os.replace(partial, path)
     return path
+
+
+def _csv_cell(value: Any) -> Any:
+    if value is None or (isinstance(value, float) and not math.isfinite(value)):
+        return ""
+    if isinstance(value, float):
+        return f"{value:.6g}"
+    return value
+
+
+def sensitivity_lines(rows: list[dict[str, str]]) -> list[str]:
+    """The ranked indices as aligned text lines (the terminal's table)."""
+    shown = [c for c in COLUMNS if any(row.get(c) for row in rows)]
+    widths = {c: max(len(c), *(len(row.get(c) or "") for row in rows)) for c in shown}
+    lines = ["  ".join(c.ljust(widths[c]) for c in shown).rstrip()]
+    lines += ["  ".join((r.get(c) or "").ljust(widths[c]) for c in shown).rstrip() for r in rows]
+    return lines
 
 
 def read_sensitivity(folder: Path) -> list[dict[str, str]]:

@@ -148,9 +148,11 @@ class Target:
 def resolve(study: Study) -> tuple[list[Target], list[str]]:
     """Every parameter's fields found in the IDD, and the problems (one line each): unknown
     object types and fields, values of the wrong type, out of the IDD's range, not a key."""
-    targets, problems = [], []
+    targets: list[Target] = []
+    problems: list[str] = []
     for key, parameter in study.parameters.items():
         at = f"parameters.{key}"
+        before = len(problems)
         spec = field_spec(parameter.set.object, parameter.set.field)
         if isinstance(spec, str):
             problems.append(f"{at}.set: {spec}")
@@ -184,7 +186,8 @@ def resolve(study: Study) -> tuple[list[Target], list[str]]:
                 problems.append(f"{at}.set.also.{name}: {problem}")
             else:
                 also.append((companion, value))
-        targets.append(Target(key, parameter, spec, tuple(also)))
+        if len(problems) == before:  # the models are checked against sound parameters only
+            targets.append(Target(key, parameter, spec, tuple(also)))
     return targets, problems
 
 
