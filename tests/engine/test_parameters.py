@@ -28,7 +28,7 @@ def run(write_study, tmp_path: Path, **overrides):
     assert {r.status for r in results} == {"succeeded"}, results
     assert batch.samples is not None
     by_sample = dict(zip(batch.samples.ids, batch.samples.values, strict=True))
-    return [(by_sample[v.sample_id], r) for v, r in zip(batch.variants, results, strict=True)]
+    return [(by_sample[v.sample_id or ""], r) for v, r in zip(batch.variants, results, strict=True)]
 
 
 def test_more_infiltration_gives_more_heating(write_study, models, tmp_path):
