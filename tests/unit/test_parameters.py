@@ -8,20 +8,24 @@ import pandas as pd
 import pytest
 from sqlalchemy import create_engine
 
-from epbatch.results.records import Status, VariantResult
+from epbatch.report.terminal import results_table
+from epbatch.results.records import Status, VariantResult, table_rows
 from epbatch.results.sensitivity import analyse
+from epbatch.store.aggregate import aggregate_saved_batch
 from epbatch.store.database import (
     database,
     load_results,
     load_samples,
     results_frame,
     store_batch,
+    write_tables,
 )
 from epbatch.study.inputs import check_inputs
 from epbatch.study.spec import MAX_VARIANTS, Study, StudyError, check_study, sample_count
 from epbatch.variants.generate import parameter_plan, variant_ids
 from epbatch.variants.idfmodel import idf_text, load_model
 from epbatch.variants.parameters import parameters_applied
+from epbatch.variants.plan import BatchInfo
 from epbatch.variants.sampling import draw_samples, sample_id, write_samples
 from tests.conftest import CHICAGO, study_data
 from tests.storage_checks import assert_at_head_matching_models, batch_row
@@ -560,3 +564,56 @@ def test_too_few_whole_blocks_says_why():
         "sensitivity: site_energy_gj: only 0 of 8 trajectories have every variant succeeded; "
         "morris needs 2 at least (SALib analyses whole designs only)"
     )
+
+
+def test_epbatch_aggregate_stores_a_saved_parametric_batch_with_its_samples(tmp_path):
+    """A batch whose database failed: its samples.parquet and the sample_id column of
+    results.parquet give the database the same samples and parameter columns."""
+    folder = tmp_path / "runs" / "s" / "s-20200102T000000-abcdef"
+    folder.mkdir(parents=True)
+    BatchInfo(
+        folder.name,
+        "s",
+        "s.yaml",
+        str(folder),
+        "25.2.0",
+        "2020-01-02T00:00:00+00:00",
+        parameters=["ach"],
+        sampling="grid",
+    ).write()
+    samples = draw_samples(study({"ach": ACH}))
+    assert samples is not None
+    write_samples(samples, folder)
+    table = pd.read_parquet(folder / "samples.parquet")
+    results = [
+        VariantResult(folder.name, f"m__s__w__{sid}", "m.idf", "w.epw", "s", "succeeded", 1.0)
+        for sid in samples.ids
+    ]
+    ids = {r.variant_id: r.variant_id[-5:] for r in results}
+    write_tables(results_frame(results, table, ids), folder)
+    url = f"sqlite:///{tmp_path / 'r.sqlite'}"
+    aggregate_saved_batch(tmp_path / "runs", folder.name, url)
+    loaded = load_results(database(url), folder.name)
+    assert loaded[["sample_id", "ach"]].values.tolist() == [
+        ["p0001", 0.2], ["p0002", 0.5], ["p0003", 1.0]
+    ]  # fmt: skip
+    pd.testing.assert_frame_equal(loaded, pd.read_parquet(folder / "results.parquet"))
+
+
+def test_the_terminal_and_ui_tables_show_each_variants_values():
+    results = [
+        VariantResult("b", f"m__s__w__p000{i}", "m.idf", "w.epw", "s", "succeeded", 1.0,
+                      heating_gj=float(i))
+        for i in (1, 2)
+    ]  # fmt: skip
+    samples = pd.DataFrame({"sample_id": ["p0001", "p0002"], "ach": [0.2, 1.25], "t": ["A", "B"]})
+    ids = {r.variant_id: r.variant_id[-5:] for r in results}
+    lines = results_table(
+        results_frame(results, samples, ids), parameters=["ach", "t"]
+    ).splitlines()
+    assert lines[0].split()[:5] == ["variant_id", "status", "runtime_s", "ach", "t"]
+    assert lines[2].split()[3:5] == ["1.25", "B"]
+    rows = table_rows(
+        results, {r.variant_id: {"ach": v} for r, v in zip(results, [0.2, 1.25], strict=True)}
+    )
+    assert list(rows[1])[:3] == ["variant_id", "status", "ach"] and rows[1]["ach"] == 1.25
