@@ -8,9 +8,10 @@ import itertools
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import numpy as np
+if TYPE_CHECKING:
+    import numpy as np
 
 from epbatch.study.spec import Parameter, Sampling, Study
 
@@ -59,20 +60,24 @@ def _value(parameter: Parameter, u: float, integer: bool) -> Value:
     low, high = parameter.bounds or (0.0, 1.0)
     value = low + float(u) * (high - low)
     value = float(round(value)) if integer and not parameter.is_scale else value
-    return float(np.format_float_positional(value, precision=12, unique=True, trim="-"))
+    return float(f"{value:.12g}")  # 1.235921986677, not 1.2359219866770001
 
 
-def _grid(parameters: list[Parameter]) -> np.ndarray:
+def _grid(parameters: list[Parameter]) -> "np.ndarray":
     """Every combination of the levels, the last parameter varying fastest, as unit
     coordinates at each level's centre (so ``_value`` maps them back exactly)."""
+    import numpy as np
+
     axes = [
         [(i + 0.5) / len(p.levels or [0]) for i in range(len(p.levels or [0]))] for p in parameters
     ]
     return np.array(list(itertools.product(*axes)), dtype=float).reshape(-1, len(parameters))
 
 
-def unit_design(sampling: Sampling, dims: int, parameters: list[Parameter]) -> np.ndarray:
-    """The design in [0, 1]^dims."""
+def unit_design(sampling: Sampling, dims: int, parameters: list[Parameter]) -> "np.ndarray":
+    """The design in [0, 1]^dims (NumPy, SciPy and SALib load only for a study that samples)."""
+    import numpy as np
+
     n, seed = sampling.samples or 0, sampling.seed
     if sampling.method == "grid":
         return _grid(parameters)
