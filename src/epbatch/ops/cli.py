@@ -33,7 +33,7 @@ from epbatch.run.engine import EngineNotFoundError, find_engine
 from epbatch.run.runners.base import RunnerName
 from epbatch.settings import get_settings
 from epbatch.study.inputs import check_inputs
-from epbatch.study.spec import MAX_SLOTS, StudyError, read_study
+from epbatch.study.spec import MAX_SLOTS, Study, StudyError, read_study, sample_count
 
 if TYPE_CHECKING:
     from epbatch.ops.pgcluster import LocalPostgres
@@ -188,7 +188,7 @@ def _check(study_file: Path) -> str | None:
         say(
             f"checking {study_file.name}: {_count(len(study.models), 'model')},"
             f" {_count(len(study.weather), 'weather file')},"
-            f" {_count(len(study.construction_sets), 'construction set')}"
+            f" {_count(len(study.construction_sets), 'construction set')}" + _parameters_line(study)
         )
         api = _prepare_prefect()
         if TEMPORARY is not None:  # it boots on the other core while the models are checked
@@ -350,6 +350,17 @@ def _run(study_file: Path, slots: int | None, runner: RunnerName | None, api: st
         _drain_prefect()
     _report(summary)
     return 0 if summary.failed == summary.skipped == 0 else 1
+
+
+def _parameters_line(study: Study) -> str:
+    """``, 3 parameters (lhs: 8 samples)`` for a study with parameters, else nothing."""
+    if not study.parameters:
+        return ""
+    method = study.sampling.method if study.sampling else "grid"
+    return (
+        f", {_count(len(study.parameters), 'parameter')}"
+        f" ({method}: {_count(sample_count(study), 'sample')})"
+    )
 
 
 def _report_sensitivity(folder: Path) -> None:
