@@ -15,6 +15,7 @@ from pydantic import (
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
@@ -223,9 +224,24 @@ class Sampling(_Strict):
     samples x (parameters + 1) variants), reproducible by ``seed``."""
 
     method: Literal["grid", "lhs", "sobol", "random", "morris"] = "grid"
-    samples: int | None = Field(default=None, ge=1, le=MAX_VARIANTS)
+    samples: int | None = Field(default=None, ge=1, le=MAX_VARIANTS, validate_default=True)
     seed: int = Field(default=0, ge=0, le=2**32 - 1)
     levels: int = Field(default=4, ge=2, le=100, description="morris: grid levels per input")
+
+    @field_validator("samples", mode="after")
+    @classmethod
+    def _samples_for_method(cls, value: int | None, info: ValidationInfo) -> int | None:
+        method = info.data.get("method")
+        if method is None:  # the method itself is wrong: said there
+            return value
+        if method != "grid" and value is None:
+            raise ValueError(f"required for method {method}")
+        if method == "sobol" and value is not None and value.bit_count() != 1:
+            raise ValueError(
+                f"sobol needs a power of 2 (e.g. {1 << value.bit_length()}), the Sobol "
+                "sequence is balanced only then"
+            )
+        return value
 
 
 class Study(_Strict):
@@ -392,7 +408,17 @@ def _n(count: int, noun: str) -> str:
     return f"{count:,} {noun}{'' if count == 1 else 's'}"
 
 
-def parameter_problems(study: Study) -> list[str]:
+class _ParameterSections(BaseModel):
+    """The ``parameters`` and ``sampling`` sections alone: checked further when the rest of
+    the study has schema problems too (every problem at once)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    parameters: dict[ParameterKey, Parameter] = Field(default_factory=dict)
+    sampling: Sampling | None = None
+
+
+def parameter_problems(study: Study | _ParameterSections) -> list[str]:
     """What the schema alone cannot say about ``parameters`` and ``sampling``."""
     if not study.parameters:
         return ["sampling: there are no parameters to sample"] if study.sampling else []
@@ -415,13 +441,6 @@ def parameter_problems(study: Study) -> list[str]:
                 f"parameters.{key}.{kind}: grid sampling needs values (a range is for lhs, "
                 "sobol, random or morris)"
             )
-    if sampling.method != "grid" and sampling.samples is None:
-        problems.append(f"sampling.samples: required for method {sampling.method}")
-    elif sampling.method == "sobol" and sampling.samples and sampling.samples.bit_count() != 1:
-        problems.append(
-            f"sampling.samples: sobol needs a power of 2 (e.g. {1 << sampling.samples.bit_length()}"
-            "), the Sobol sequence is balanced only then"
-        )
     return problems
 
 
@@ -440,6 +459,11 @@ def check_study(data: Any, source: Path) -> StudyFile:
         problems = []
     except ValidationError as error:
         study, problems = None, _messages(error)
+        try:  # the sections' own checks, when only other parts of the study are wrong
+            sections = _ParameterSections.model_validate(data)
+            problems = sorted(set(problems + parameter_problems(sections)))
+        except ValidationError:
+            pass  # their schema problems are among the study's
     if study is not None:  # each entry is one file at least: the count is a lower bound
         count = variant_count_problem(study, max(1, len(models)), max(1, len(weather)))
         problems = parameter_problems(study) + ([count] if count else [])
