@@ -7,7 +7,7 @@ import math
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, event, given, settings
+from hypothesis import HealthCheck, event, example, given, settings
 from hypothesis import strategies as st
 
 from epbatch.study.spec import MAX_VARIANTS, Study, StudyError, parse_study, sample_count
@@ -108,6 +108,13 @@ def study_or_problems(parameters: Any, sampled: Any) -> Study | list[str]:
 
 @PROPS
 @given(sections, sampling)
+@example(  # found by this property: rounding to 12 digits once left the range
+    parameters={
+        "p0": {"set": {"object": "Lights", "field": "Field 0"}, "range": [-1000.966796875, 0.0]},
+        "p1": {"set": {"object": "Lights", "field": "Field 1"}, "values": [0]},
+    },
+    sampled={"method": "morris", "samples": 1, "seed": 0},
+)
 def test_any_parameter_section_gives_a_study_or_named_problems(parameters, sampled):
     found = study_or_problems(parameters, sampled)
     if isinstance(found, list):

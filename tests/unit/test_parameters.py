@@ -187,6 +187,16 @@ def input_problems(engine, tmp_path: Path, parameters, sampling=None, **more) ->
             "sampling.samples: Input should be greater than or equal to 1",
         ),
         ({}, {"method": "lhs", "samples": 4}, "sampling: there are no parameters to sample"),
+        (
+            {"a": {"set": NORTH["set"], "range": [float("nan"), 1]}},
+            {"method": "lhs", "samples": 4},
+            "parameters.a.range.0: Input should be a finite number",
+        ),
+        (
+            {"a": {"set": NORTH["set"], "scale": {"values": [float("inf")]}}},
+            None,
+            "parameters.a.scale.values.0: Input should be a finite number",
+        ),
     ],
 )
 def test_schema_messages(parameters, sampling, expected):

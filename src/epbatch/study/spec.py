@@ -130,7 +130,8 @@ def _yes_no(value: Any) -> Any:
 
 
 # A number, or a choice key / object name.
-Level = Annotated[float | str, Field(union_mode="left_to_right"), BeforeValidator(_yes_no)]
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Level = Annotated[Finite | str, Field(union_mode="left_to_right"), BeforeValidator(_yes_no)]
 
 
 class FieldTarget(_Strict):
@@ -151,14 +152,14 @@ def _ordered_pair(value: list[float] | None) -> list[float] | None:
     return value
 
 
-Pair = Annotated[list[float], Field(min_length=2, max_length=2)]
+Pair = Annotated[list[Finite], Field(min_length=2, max_length=2)]
 
 
 class Scale(_Strict):
     """Factors on the model's own value: a continuous ``range`` or discrete ``values``."""
 
     range: Pair | None = None
-    values: list[float] | None = Field(default=None, min_length=1, max_length=1000)
+    values: list[Finite] | None = Field(default=None, min_length=1, max_length=1000)
 
     _range_ordered = field_validator("range")(lambda cls, v: _ordered_pair(v))
 

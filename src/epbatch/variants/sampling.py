@@ -60,7 +60,8 @@ def _value(parameter: Parameter, u: float, integer: bool) -> Value:
     low, high = parameter.bounds or (0.0, 1.0)
     value = low + float(u) * (high - low)
     value = float(round(value)) if integer and not parameter.is_scale else value
-    return float(f"{value:.12g}")  # 1.235921986677, not 1.2359219866770001
+    rounded = float(f"{value:.12g}")  # 1.235921986677, not 1.2359219866770001
+    return min(max(rounded, low), high)  # rounding never leaves the range
 
 
 def _grid(parameters: list[Parameter]) -> "np.ndarray":
