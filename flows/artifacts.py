@@ -11,6 +11,7 @@ import contextlib
 import logging
 import threading
 import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from uuid import UUID
@@ -27,6 +28,7 @@ from prefect.context import FlowRunContext
 
 from epbatch.ops.progress import BatchProgress, progress_markdown, subscribe
 from epbatch.results.records import VariantResult, table_rows
+from epbatch.results.sensitivity import read_sensitivity
 from epbatch.variants.generate import slug
 from flows.holders import NotFound, Request, server_slots
 
@@ -117,11 +119,16 @@ class UiProgress:
         self.update()
         self._client.__exit__(None, None, None)
 
-    def finish(self, results: list[VariantResult]) -> None:
-        """The last progress update and the results table."""
+    def finish(
+        self,
+        results: list[VariantResult],
+        parameters: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
+        """The last progress update and the results table (with each variant's parameter
+        values, by variant id)."""
         self.close()
         create_table_artifact(
-            table_rows(results),
+            table_rows(results, parameters),
             key=f"{self.key}-results",
             description=f"results of batch `{self.progress.batch_id}`",
         )
@@ -140,3 +147,15 @@ class UiProgress:
             )
         except Exception as error:
             logging.getLogger("epbatch").warning("no report artifact: %s", error)
+
+
+def publish_sensitivity(batch_id: str, folder: Path) -> None:
+    """The batch's ``sensitivity.csv`` as a table artifact, ranked (none when absent)."""
+    rows = read_sensitivity(folder)
+    if rows:
+        create_table_artifact(
+            rows,
+            key=f"{slug(batch_id)}-sensitivity",
+            description=f"sensitivity of batch `{batch_id}`: rank 1 matters most "
+            "(Morris by mu*, Sobol by ST; per output)",
+        )

@@ -39,7 +39,7 @@ from epbatch.variants.plan import (
     plan_batch,
     take_plan,
 )
-from flows.artifacts import UiProgress
+from flows.artifacts import UiProgress, publish_sensitivity
 from tasks.aggregate import aggregate_batch_results
 from tasks.simulate import (
     CachedResultGone,
@@ -274,14 +274,23 @@ def run_energyplus_batch(
         lease_pool().release_idle()  # the slots this batch's variants handed on, now
         ui.close()
     results = [by_id[name.variant_id] for name in plan.variants.names]
-    ui.finish(results)
+    ui.finish(results, parameter_values(plan))
     summary = aggregate_batch_results(plan, results, settings.resolved_database_url)
     ui.report(plan.folder)  # report.html is written: its charts and savings table in the UI
+    publish_sensitivity(plan.batch_id, plan.folder)
     logger.info("%s", summary)
     message = failure_message(summary)
     if message is None:
         return summary
     return Failed(message=message, data=summary)  # lists, dashboards, automations see it
+
+
+def parameter_values(plan: BatchPlan) -> dict[str, dict[str, Any]]:
+    """Each variant's parameter values, by variant id (none without parameters)."""
+    if plan.samples is None:
+        return {}
+    by_sample = dict(zip(plan.samples.ids, plan.samples.values, strict=True))
+    return {n.variant_id: by_sample[n.sample_id] for n in plan.variants.names if n.sample_id}
 
 
 def batch_summary(state: State[Any]) -> BatchSummary:

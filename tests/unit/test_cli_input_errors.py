@@ -49,3 +49,27 @@ def test_missing_study_file_exits_2(tmp_path, capsys):
 def test_bad_slots_option_exits_2(write_study, capsys, slots):
     status, err = run(["run", str(write_study()), "--slots", slots], capsys)
     assert status == 2 and "--slots: must be between 1 and 256" in err
+
+
+def test_a_bad_parameter_exits_2_before_any_simulation(write_study, capsys, tmp_path):
+    parameters = {
+        "lights": {
+            "set": {"object": "Lights", "field": "Watts per Zone Floor Area"},
+            "values": [5],
+        },
+        "north": {"set": {"object": "Building", "field": "North Axis"}, "range": [90, 0]},
+    }
+    study = write_study(study_data(parameters=parameters, sampling={"method": "lhs"}))
+    out = tmp_path / "runs"
+    status, err = run(["--output-dir", str(out), "run", str(study)], capsys)
+    assert status == 2
+    assert f"{study}: parameters.north.range: low (90) must be below high (0)" in err
+    assert f"{study}: sampling.samples: required for method lhs" in err
+    assert not out.exists()  # no batch folder, no variant, no simulation
+
+    parameters["north"]["range"] = [0, 90]
+    study = write_study(study_data(parameters=parameters, sampling={"method": "lhs", "samples": 4}))
+    status, err = run(["--output-dir", str(out), "run", str(study)], capsys)
+    assert status == 2
+    assert "parameters.lights.set: Lights has no field 'Watts per Zone Floor Area'" in err
+    assert not out.exists()

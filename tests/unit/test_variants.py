@@ -183,9 +183,9 @@ def test_a_stream_names_every_variant_and_writes_only_those_reached(write_study,
     stream = plan.variants
     assert len(stream) == len(stream.names) == 6
     reached = list(itertools.islice(stream, 2))
-    assert [(v.variant_id, v.model, v.weather, v.construction_set) for v in reached] == [
-        astuple(name) for name in stream.names[:2]
-    ]
+    assert [
+        (v.variant_id, v.model, v.weather, v.construction_set, v.sample_id) for v in reached
+    ] == [astuple(name) for name in stream.names[:2]]
     assert stream.unwritten() == stream.names[2:]
     written = sorted(p.name for p in (plan.folder / "variants").iterdir())
     assert written == sorted(v.variant_id for v in reached)  # nothing for the others

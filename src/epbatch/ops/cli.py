@@ -41,7 +41,7 @@ from epbatch.run.engine import EngineNotFoundError, find_engine
 from epbatch.run.runners.base import RunnerName
 from epbatch.settings import get_settings
 from epbatch.study.inputs import check_inputs
-from epbatch.study.spec import MAX_SLOTS, StudyError, read_study
+from epbatch.study.spec import MAX_SLOTS, Study, StudyError, read_study, sample_count
 
 if TYPE_CHECKING:
     from epbatch.ops.pgcluster import LocalPostgres
@@ -198,7 +198,7 @@ def _check(study_file: Path) -> str | None:
         say(
             f"checking {study_file.name}: {_count(len(study.models), 'model')},"
             f" {_count(len(study.weather), 'weather file')},"
-            f" {_count(len(study.construction_sets), 'construction set')}"
+            f" {_count(len(study.construction_sets), 'construction set')}" + _parameters_line(study)
         )
         api = _prepare_prefect()
         if TEMPORARY is None and not _holds_slots_first(api):
@@ -389,6 +389,28 @@ def _run(study_file: Path, slots: int | None, runner: RunnerName | None, api: st
     return 0 if summary.failed == summary.skipped == 0 else 1
 
 
+def _parameters_line(study: Study) -> str:
+    """``, 3 parameters (lhs: 8 samples)`` for a study with parameters, else nothing."""
+    if not study.parameters:
+        return ""
+    method = study.sampling.method if study.sampling else "grid"
+    return (
+        f", {_count(len(study.parameters), 'parameter')}"
+        f" ({method}: {_count(sample_count(study), 'sample')})"
+    )
+
+
+def _report_sensitivity(folder: Path) -> None:
+    """The batch's sensitivity indices (a Morris or Sobol study), on stderr."""
+    from epbatch.results.sensitivity import SENSITIVITY_FILE, read_sensitivity, sensitivity_lines
+
+    rows = read_sensitivity(folder)
+    if rows:
+        say(f"sensitivity ({rows[0]['method']}; rank 1 matters most): {folder / SENSITIVITY_FILE}")
+        for line in sensitivity_lines(rows):
+            say(f"  {line}")
+
+
 def _report(summary: "BatchSummary") -> None:
     """The results table and the summary line on stdout; notes, the stop reason and where
     to find the run in a Prefect UI on stderr."""
@@ -397,11 +419,13 @@ def _report(summary: "BatchSummary") -> None:
     from epbatch.variants.plan import BATCH_FILE, BatchInfo
 
     frame = load_results(database(summary.database_url), summary.batch_id)
-    print(results_table(frame, design_days=summary.design_days))
+    info = BatchInfo.read(summary.folder / BATCH_FILE)
+    print(results_table(frame, summary.design_days, info.parameters))
     print(summary)
     if (summary.folder / "report.html").is_file():
         say(f"report: {summary.folder / 'report.html'}")
-    for note in BatchInfo.read(summary.folder / BATCH_FILE).notes or ():
+    _report_sensitivity(summary.folder)
+    for note in info.notes or ():
         say(f"note: {note}")
     if summary.design_days:
         say("note: design days only: the annual energy columns are 0")

@@ -1,5 +1,6 @@
 """The result record of one variant: a failed simulation is data, not an exception."""
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from typing import Any, Literal
 
@@ -98,15 +99,25 @@ def _cell(value: Any) -> Any:
     return value
 
 
-def table_rows(results: list[VariantResult]) -> list[dict[str, Any]]:
-    """The rows of the UI's results table: the leading columns, then the varying ones."""
+def table_rows(
+    results: list[VariantResult], parameters: Mapping[str, Mapping[str, Any]] | None = None
+) -> list[dict[str, Any]]:
+    """The rows of the UI's results table: the leading columns, the parameters' values (by
+    variant id, a study with parameters), then the varying columns."""
+    parameters = parameters or {}
     rows = [r.row() for r in results]
     varying = [
         c
         for c in RESULT_COLUMNS
         if c not in LEADING_COLUMNS and len({repr(row[c]) for row in rows}) > 1
     ]
-    return [{c: _cell(row[c]) for c in LEADING_COLUMNS + varying} for row in rows]
+    table = []
+    for row in rows:
+        cells = {c: _cell(row[c]) for c in LEADING_COLUMNS[:2]}
+        cells |= {k: _cell(v) for k, v in parameters.get(row["variant_id"], {}).items()}
+        cells |= {c: _cell(row[c]) for c in LEADING_COLUMNS[2:] + varying}
+        table.append(cells)
+    return table
 
 
 def _gj(value: float | None) -> str:

@@ -9,8 +9,8 @@ import logging
 import math
 import re
 from collections import Counter
-from collections.abc import Sequence
-from dataclasses import dataclass, fields
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, fields, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, get_args
@@ -18,6 +18,7 @@ from typing import Any, get_args
 import pandas as pd
 
 from epbatch.results.records import Status, VariantResult
+from epbatch.results.sensitivity import METHODS, analyse, write_sensitivity
 from epbatch.store.database import BatchRow, database, results_frame, store_batch, write_tables
 from epbatch.store.migrate import display_url
 from epbatch.variants.plan import (
@@ -28,6 +29,7 @@ from epbatch.variants.plan import (
     StorageError,
     batch_info,
 )
+from epbatch.variants.sampling import SAMPLES_FILE
 
 RESULTS_FILE = "results.parquet"
 logger = logging.getLogger("epbatch")
@@ -55,13 +57,18 @@ def batch_row(info: BatchInfo, results: list[VariantResult], finished_at: dateti
 
 
 def store_or_explain(
-    info: BatchInfo, results: list[VariantResult], finished_at: datetime, database_url: str
+    info: BatchInfo,
+    results: list[VariantResult],
+    finished_at: datetime,
+    database_url: str,
+    samples: pd.DataFrame | None = None,
+    sample_ids: Mapping[str, str] | None = None,
 ) -> None:
     """Store the batch's rows in one transaction, or raise ``StorageError`` saying what to do."""
     try:
         engine = database(database_url)
         try:
-            store_batch(engine, batch_row(info, results, finished_at), results)
+            store_batch(engine, batch_row(info, results, finished_at), results, samples, sample_ids)
         finally:
             engine.dispose()
     except Exception as error:
@@ -115,6 +122,44 @@ def saved_results(info: BatchInfo) -> list[VariantResult]:
     return results
 
 
+def saved_samples(info: BatchInfo) -> tuple[pd.DataFrame | None, dict[str, str]]:
+    """A batch with parameters: its ``samples.parquet`` and each variant's sample id (the
+    ``sample_id`` column of ``results.parquet``); ``None, {}`` without parameters."""
+    if not info.parameters:
+        return None, {}
+    folder = Path(info.folder)
+    if not (folder / SAMPLES_FILE).is_file():
+        raise BatchNotFoundError(f"batch {info.batch_id} has parameters but no {SAMPLES_FILE}")
+    samples = pd.read_parquet(folder / SAMPLES_FILE)
+    saved = pd.read_parquet(folder / RESULTS_FILE, columns=["variant_id", "sample_id"])
+    ids = {str(v): str(s) for v, s in zip(saved.variant_id, saved.sample_id, strict=True) if s}
+    return samples, ids
+
+
+def plan_samples(plan: BatchPlan) -> tuple[pd.DataFrame | None, dict[str, str]]:
+    """The plan's samples as a table and each variant's sample id (none without parameters)."""
+    if plan.samples is None:
+        return None, {}
+    samples = pd.read_parquet(plan.folder / SAMPLES_FILE)  # as written at plan time
+    ids = {n.variant_id: n.sample_id for n in plan.variants.names if n.sample_id}
+    return samples, ids
+
+
+def sensitivity_notes(
+    plan: BatchPlan, results: Sequence[VariantResult], sample_ids: dict[str, str]
+) -> list[str]:
+    """Write the batch's ``sensitivity.csv`` (Morris or Sobol indices); what the analysis left
+    out or could not do, one line each. Never raises: the results are stored either way."""
+    assert plan.samples is not None
+    try:
+        found = analyse(plan.samples, results, sample_ids, plan.study.run_period == "design-days")
+    except Exception as error:  # SALib on a design it cannot take: the rows still get stored
+        return [f"sensitivity: not computed: {type(error).__name__}: {error}"]
+    if found.rows:
+        write_sensitivity(found.rows, plan.folder)
+    return found.notes
+
+
 @dataclass(frozen=True)
 class Aggregated:
     batch_id: str
@@ -139,12 +184,13 @@ def aggregate_saved_batch(output_dir: Path, batch_id: str, database_url: str) ->
     info = find_batch(output_dir, batch_id)
     results = saved_results(info)
     parquet = Path(info.folder) / RESULTS_FILE
+    samples, sample_ids = saved_samples(info)
     finished = (
         datetime.fromisoformat(info.finished_at)
         if info.finished_at
         else datetime.fromtimestamp(parquet.stat().st_mtime, UTC)
     )
-    store_or_explain(info, results, finished, database_url)
+    store_or_explain(info, results, finished, database_url, samples, sample_ids)
     counts = Counter(r.status for r in results)
     return Aggregated(
         batch_id,
@@ -195,13 +241,18 @@ def record_batch(
     """Store every result (failed ones too) in the database and as Parquet/CSV tables."""
     counts = Counter(r.status for r in results)
     finished = datetime.now(UTC)
-    write_tables(results_frame(results), plan.folder)  # first: a database failure loses nothing
+    samples, sample_ids = plan_samples(plan)
+    # first: a database failure loses nothing
+    write_tables(results_frame(results, samples, sample_ids), plan.folder)
     if plan.options.timeseries:
         cached_series(plan, results)
     info = batch_info(plan, finished)
+    if plan.samples is not None and plan.samples.method in METHODS:
+        notes = sensitivity_notes(plan, results, sample_ids)
+        info = replace(info, notes=[*(info.notes or []), *notes])
     info.write()
     write_batch_report(plan.folder)
-    store_or_explain(info, list(results), finished, database_url)  # or raise StorageError
+    store_or_explain(info, list(results), finished, database_url, samples, sample_ids)
     return BatchSummary(
         plan.batch_id,
         plan.folder,

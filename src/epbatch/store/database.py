@@ -1,9 +1,10 @@
 """Store a batch's outcome: SQL rows in one transaction, and Parquet/CSV tables."""
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 from sqlalchemy import (
@@ -52,6 +53,21 @@ class VariantRow(Base):
     model: Mapped[str] = mapped_column(Text)
     weather: Mapped[str] = mapped_column(Text)
     construction_set: Mapped[str] = mapped_column(String(64))
+    sample_id: Mapped[str | None] = mapped_column(String(16))  # a study with parameters
+
+
+class SampleRow(Base):
+    """One parameter's value in one sample of a batch (``samples.parquet``, long form): a
+    number in ``value``, or a text (a choice key, a name) in ``text``."""
+
+    __tablename__ = "samples"
+    __table_args__ = (ForeignKeyConstraint(["batch_id"], ["batches.batch_id"], ondelete="CASCADE"),)
+
+    batch_id: Mapped[str] = mapped_column(String(80), primary_key=True)
+    sample_id: Mapped[str] = mapped_column(String(16), primary_key=True)
+    parameter: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[float | None] = mapped_column(Float)
+    text: Mapped[str | None] = mapped_column(Text)
 
 
 class ResultRow(Base):
@@ -126,15 +142,52 @@ def upgrade_database(url: str) -> None:
     database(url).dispose()
 
 
-def store_batch(engine: Engine, batch: BatchRow, results: Sequence[VariantResult]) -> None:
-    """Replace the batch's rows with these, in one transaction: all rows or none."""
+def _sample_rows(batch_id: str, samples: pd.DataFrame) -> list[SampleRow]:
+    rows = []
+    for record in samples.to_dict("records"):
+        sid = str(record.pop("sample_id"))
+        for name, value in record.items():
+            number = isinstance(value, int | float) and not isinstance(value, bool)
+            rows.append(
+                SampleRow(
+                    batch_id=batch_id,
+                    sample_id=sid,
+                    parameter=name,
+                    value=float(value) if number else None,
+                    text=None if number else str(value),
+                )
+            )
+    return rows
+
+
+def store_batch(
+    engine: Engine,
+    batch: BatchRow,
+    results: Sequence[VariantResult],
+    samples: pd.DataFrame | None = None,
+    sample_ids: Mapping[str, str] | None = None,
+) -> None:
+    """Replace the batch's rows with these, in one transaction: all rows or none.
+
+    ``samples`` (``samples.parquet``: ``sample_id`` and one column per parameter) and
+    ``sample_ids`` (variant id -> sample id) for a study with parameters."""
+    sample_ids = sample_ids or {}
     with Session(engine) as session, session.begin():
         session.execute(delete(ResultRow).where(ResultRow.batch_id == batch.batch_id))
         session.execute(delete(VariantRow).where(VariantRow.batch_id == batch.batch_id))
+        session.execute(delete(SampleRow).where(SampleRow.batch_id == batch.batch_id))
         session.execute(delete(BatchRow).where(BatchRow.batch_id == batch.batch_id))
         session.add(batch)
         session.flush()
-        session.add_all(VariantRow(**{k: getattr(r, k) for k in _VARIANT_FIELDS}) for r in results)
+        if samples is not None:
+            session.add_all(_sample_rows(batch.batch_id, samples))
+        session.add_all(
+            VariantRow(
+                **{k: getattr(r, k) for k in _VARIANT_FIELDS},
+                sample_id=sample_ids.get(r.variant_id),
+            )
+            for r in results
+        )
         session.flush()
         session.add_all(ResultRow(**{k: getattr(r, k) for k in _RESULT_FIELDS}) for r in results)
 
@@ -161,11 +214,61 @@ def load_results(engine: Engine, batch_id: str) -> pd.DataFrame:
             }
             for m, w, c, r in session.execute(query)
         ]
-    return pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    frame = pd.DataFrame(rows, columns=RESULT_COLUMNS)
+    samples = load_samples(engine, batch_id)
+    if samples.empty:
+        return frame
+    with Session(engine) as session:
+        query_ids = select(VariantRow.variant_id, VariantRow.sample_id).where(
+            VariantRow.batch_id == batch_id
+        )
+        ids: dict[str, str | None] = {v: s for v, s in session.execute(query_ids)}
+    return with_parameters(frame, samples, ids)
 
 
-def results_frame(results: Sequence[VariantResult]) -> pd.DataFrame:
-    return pd.DataFrame([r.row() for r in results], columns=RESULT_COLUMNS)
+def load_samples(engine: Engine, batch_id: str) -> pd.DataFrame:
+    """A batch's stored samples: ``sample_id`` and one column per parameter (in the order
+    first stored); empty for a batch without parameters."""
+    query = select(SampleRow).where(SampleRow.batch_id == batch_id).order_by(SampleRow.sample_id)
+    with Session(engine) as session:
+        rows = session.scalars(query).all()
+        if not rows:
+            return pd.DataFrame()
+        names = list(dict.fromkeys(r.parameter for r in rows))
+        table: dict[str, dict[str, Any]] = {}
+        for r in rows:
+            table.setdefault(r.sample_id, {"sample_id": r.sample_id})[r.parameter] = (
+                r.value if r.text is None else r.text
+            )
+    return pd.DataFrame(list(table.values()), columns=["sample_id", *names])
+
+
+def with_parameters(
+    frame: pd.DataFrame, samples: pd.DataFrame, sample_ids: Mapping[str, str | None]
+) -> pd.DataFrame:
+    """The results table with ``sample_id`` and one column per parameter (the value each
+    variant used) after ``construction_set``."""
+    names = [c for c in samples.columns if c != "sample_id"]
+    by_sample = samples.set_index("sample_id")
+    frame = frame.copy()
+    at = list(frame.columns).index("construction_set") + 1
+    ids = frame["variant_id"].map(lambda v: sample_ids.get(v))
+    frame.insert(at, "sample_id", ids)
+    for offset, name in enumerate(names, start=1):
+        frame.insert(at + offset, name, ids.map(lambda s, n=name: by_sample[n].get(s)))
+    return frame
+
+
+def results_frame(
+    results: Sequence[VariantResult],
+    samples: pd.DataFrame | None = None,
+    sample_ids: Mapping[str, str | None] | None = None,
+) -> pd.DataFrame:
+    """The results table; with ``samples``, its parameter columns too (``with_parameters``)."""
+    frame = pd.DataFrame([r.row() for r in results], columns=RESULT_COLUMNS)
+    if samples is None:
+        return frame
+    return with_parameters(frame, samples, sample_ids or {})
 
 
 def write_tables(frame: pd.DataFrame, folder: Path) -> tuple[Path, Path]:

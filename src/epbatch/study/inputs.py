@@ -12,10 +12,11 @@ from pathlib import Path
 from typing import cast
 
 from epbatch.run.engine import Engine
-from epbatch.study.spec import Study, StudyError, StudyFile
+from epbatch.study.spec import Study, StudyError, StudyFile, variant_count_problem
 from epbatch.variants.generate import class_problems, forget_parse, parsed_for_check
 from epbatch.variants.idfcheck import engine_check
 from epbatch.variants.idfmodel import ModelError, use_idd
+from epbatch.variants.parameters import Target, model_problems, resolve
 from epbatch.variants.preprocess import ModelInput, ModelRefused, prepare_input
 
 
@@ -136,13 +137,29 @@ def _resolve_weather(
 
 
 def _class_problems(study: Study, models: list[ModelInput], engine: Engine) -> list[str]:
-    """Construction sets that change nothing in a model (or a model eppy cannot read)."""
+    """Construction sets that change nothing in a model (or a model eppy cannot read), and
+    parameters the engine's IDD or a model refuses."""
     problems: list[str] = []
+    targets: list[Target] = []
+    if study.parameters:
+        try:
+            use_idd(engine.idd)
+            targets, idd_problems = resolve(study)
+            problems += idd_problems
+        except ModelError as error:  # eppy holds another engine's IDD
+            problems.append(f"parameters: {error}")
     for model in models:
         try:
-            problems += class_problems(study, model, parsed_for_check(model, engine.idd))
+            idf = parsed_for_check(model, engine.idd)
         except ModelError as error:  # eppy could not parse it
             problems.append(str(error))
+            continue
+        problems += class_problems(study, model, idf)
+        problems += model_problems(targets, idf, model.source.name)
+    if study.parameters and models:  # the schema check counted entries; now the files
+        weather = len(study.weather)
+        count = variant_count_problem(study, len(models), weather)
+        problems += [count] if count else []
     return problems
 
 

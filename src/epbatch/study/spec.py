@@ -1,5 +1,6 @@
 """Study files: YAML validated into pydantic models, with messages naming file and key."""
 
+import math
 import os
 import re
 from collections.abc import Hashable
@@ -10,17 +11,24 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import (
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
+    ValidationInfo,
     field_validator,
     model_validator,
 )
 
+from epbatch.results.records import RESULT_COLUMNS
 from epbatch.run.runners.base import RunnerName
 
 SURFACE_CLASSES = ("exterior_wall", "roof", "ground_floor", "window")
 MAX_SLOTS = 256
+MAX_VARIANTS = 100_000
+SAMPLING_METHODS = ("grid", "lhs", "sobol", "random", "morris")
+# Columns of the results table a parameter key may not take.
+RESERVED_COLUMNS = frozenset([*RESULT_COLUMNS, "sample_id"])
 
 # Names become folder names and IDF object names: letters, digits, dot, dash, underscore, space.
 _NAME = r"^[A-Za-z0-9][A-Za-z0-9 ._-]{0,63}$"
@@ -118,6 +126,132 @@ SeriesName = Annotated[str, Field(pattern=SERIES_PATTERN)]
 MAX_SERIES = 20
 
 
+# A parameter's key is a column of the results tables: an identifier.
+_KEY = r"^[A-Za-z_][A-Za-z0-9_]{0,63}$"
+ParameterKey = Annotated[str, Field(pattern=_KEY)]
+
+
+def _yes_no(value: Any) -> Any:
+    """YAML reads ``Yes``/``No`` as booleans; EnergyPlus means its choice keys."""
+    return ("Yes" if value else "No") if isinstance(value, bool) else value
+
+
+# A number, or a choice key / object name.
+Finite = Annotated[float, Field(allow_inf_nan=False)]
+Level = Annotated[Finite | str, Field(union_mode="left_to_right"), BeforeValidator(_yes_no)]
+
+
+class FieldTarget(_Strict):
+    """Which field a parameter sets: on every object of ``object`` whose name matches
+    ``name`` (a name or a glob, case-insensitive as EnergyPlus compares names)."""
+
+    object: Annotated[str, Field(min_length=1, max_length=100)]
+    field: Annotated[str, Field(min_length=1, max_length=200)]
+    name: Annotated[str, Field(min_length=1, max_length=200)] = "*"
+    also: dict[Annotated[str, Field(min_length=1, max_length=200)], Level] = Field(
+        default_factory=dict, description="fixed companion fields of the same objects"
+    )
+
+
+def _ordered_pair(value: list[float] | None) -> list[float] | None:
+    if value is not None and not value[0] < value[1]:
+        raise ValueError(f"low ({value[0]:g}) must be below high ({value[1]:g})")
+    return value
+
+
+Pair = Annotated[list[Finite], Field(min_length=2, max_length=2)]
+
+
+class Scale(_Strict):
+    """Factors on the model's own value: a continuous ``range`` or discrete ``values``."""
+
+    range: Pair | None = None
+    values: list[Finite] | None = Field(default=None, min_length=1, max_length=1000)
+
+    _range_ordered = field_validator("range")(lambda cls, v: _ordered_pair(v))
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Scale":
+        if (self.range is None) == (self.values is None):
+            raise ValueError("give either range: [low, high] or values: [...]")
+        return self
+
+
+class Parameter(_Strict):
+    """One model field varied: discrete ``values``, a continuous ``range``, or a ``scale``
+    (factors on the model's own value, a ``[low, high]`` range or ``{values: [...]}``)."""
+
+    set: FieldTarget
+    values: list[Level] | None = Field(default=None, min_length=1, max_length=1000)
+    range: Pair | None = None
+    scale: Pair | Scale | None = None
+
+    _range_ordered = field_validator("range")(lambda cls, v: _ordered_pair(v))
+
+    @field_validator("scale", mode="after")
+    @classmethod
+    def _scale_range(cls, value: Any) -> Any:
+        if isinstance(value, list):
+            return Scale(range=_ordered_pair(value))
+        return value
+
+    @model_validator(mode="after")
+    def _one_kind(self) -> "Parameter":
+        given = [k for k in ("values", "range", "scale") if getattr(self, k) is not None]
+        if len(given) != 1:
+            raise ValueError(
+                "give exactly one of values, range or scale"
+                + (f" (not {' and '.join(given)})" if given else "")
+            )
+        return self
+
+    @property
+    def levels(self) -> list[float | str] | None:
+        """The discrete levels (values or scale factors), or ``None`` for a range."""
+        if self.values is not None:
+            return list(self.values)
+        if isinstance(self.scale, Scale) and self.scale.values is not None:
+            return list(self.scale.values)
+        return None
+
+    @property
+    def bounds(self) -> tuple[float, float] | None:
+        """The continuous range (of values or of scale factors), or ``None``."""
+        pair = self.range or (self.scale.range if isinstance(self.scale, Scale) else None)
+        return (pair[0], pair[1]) if pair else None
+
+    @property
+    def is_scale(self) -> bool:
+        return self.scale is not None
+
+
+class Sampling(_Strict):
+    """How parameter samples are drawn: ``grid`` (every combination of the ``values``), or
+    ``samples`` draws by ``lhs``, ``sobol`` (Saltelli's design on a scrambled Sobol sequence:
+    samples x (parameters + 2) variants), ``random`` or ``morris`` (``samples`` trajectories:
+    samples x (parameters + 1) variants), reproducible by ``seed``."""
+
+    method: Literal["grid", "lhs", "sobol", "random", "morris"] = "grid"
+    samples: int | None = Field(default=None, ge=1, le=MAX_VARIANTS, validate_default=True)
+    seed: int = Field(default=0, ge=0, le=2**32 - 1)
+    levels: int = Field(default=4, ge=2, le=100, description="morris: grid levels per input")
+
+    @field_validator("samples", mode="after")
+    @classmethod
+    def _samples_for_method(cls, value: int | None, info: ValidationInfo) -> int | None:
+        method = info.data.get("method")
+        if method is None:  # the method itself is wrong: said there
+            return value
+        if method != "grid" and value is None:
+            raise ValueError(f"required for method {method}")
+        if method == "sobol" and value is not None and value.bit_count() != 1:
+            raise ValueError(
+                f"sobol needs a power of 2 (e.g. {1 << value.bit_length()}), the Sobol "
+                "sequence is balanced only then"
+            )
+        return value
+
+
 class Study(_Strict):
     """A parametric study: models x weather files x construction sets."""
 
@@ -130,6 +264,8 @@ class Study(_Strict):
     runner: RunnerName | None = None
     failure_budget: float = Field(default=0.5, gt=0, le=1, description="failed share that stops")
     construction_sets: dict[SafeName, ConstructionSet] = Field(min_length=1)
+    parameters: dict[ParameterKey, Parameter] = Field(default_factory=dict)
+    sampling: Sampling | None = None
     timeseries: list[SeriesName] = Field(default_factory=list, max_length=MAX_SERIES)
 
     @field_validator("timeseries")
@@ -192,6 +328,7 @@ _SERIES_RULE = (
     "must be a meter (e.g. Electricity:Facility) or an output variable name (e.g. Zone Mean "
     "Air Temperature): letters, digits, space, : . _ - (100 at most)"
 )
+_KEY_RULE = "must be a column name: a letter or _, then letters, digits or _ (64 at most)"
 _RUN_PERIOD_RULE = "must be 'annual', 'design-days' or {start: MM-DD, end: MM-DD}"
 
 
@@ -199,14 +336,20 @@ def _message(error: Any) -> str:
     loc = [
         str(p)
         for p in error["loc"]
-        if not re.fullmatch(r"literal\[.*\]|function-after\[.*\]|DateRange", str(p))
+        if not re.fullmatch(
+            r"literal\[.*\]|function-after\[.*\]|DateRange|Scale|list\[float\]|float|str", str(p)
+        )
     ]
     if error["type"] == "extra_forbidden":
         text = "unknown key"
     elif error["type"] == "string_pattern_mismatch":
-        text = {_NAME: _NAME_RULE, SERIES_PATTERN: _SERIES_RULE}.get(
+        text = {_NAME: _NAME_RULE, SERIES_PATTERN: _SERIES_RULE, _KEY: _KEY_RULE}.get(
             error["ctx"]["pattern"], "must be a date as MM-DD"
         )
+    elif {"float", "str"} & {str(p) for p in error["loc"]}:  # a Level: neither branch fits
+        text = "must be a number or a text (a choice key, a name)"
+    elif "scale" in loc and loc[-1] == "scale":
+        text = "must be [low, high] factors or {range: [low, high]} or {values: [...]}"
     elif loc == ["run_period"] and error["type"] != "value_error":
         text = _RUN_PERIOD_RULE
     else:
@@ -217,12 +360,26 @@ def _message(error: Any) -> str:
     return f"{'.'.join(loc) or '(top level)'}: {text}"
 
 
+def _other_branch(error: Any) -> bool:
+    """An error of the union branch the input was not meant for: a scale given as a mapping
+    is not a ``[low, high]`` list, and the other way round."""
+    loc = [str(p) for p in error["loc"]]
+    if "scale" not in loc:
+        return False
+    if isinstance(error["input"], dict):
+        return "list[float]" in loc
+    if isinstance(error["input"], list):
+        return "Scale" in loc
+    return False
+
+
 def _messages(error: ValidationError) -> list[str]:
     # A mapping given for run_period was meant as a date range: skip the literal branch's error.
     errors = [
         e
         for e in error.errors()
         if not (e["type"] == "literal_error" and isinstance(e["input"], dict))
+        and not _other_branch(e)
     ]
     return sorted({_message(e) for e in errors})
 
@@ -251,16 +408,98 @@ def _entries(data: dict[Any, Any], key: str) -> list[tuple[int, str]]:
     return [(i, item) for i, item in enumerate(items) if isinstance(item, str) and item]
 
 
+def sample_count(study: Study) -> int:
+    """How many parameter samples the study's sampling draws (1 without parameters)."""
+    if not study.parameters:
+        return 1
+    sampling = study.sampling or Sampling()
+    if sampling.method == "grid":
+        return math.prod(len(p.levels or ()) for p in study.parameters.values())
+    samples, dims = sampling.samples or 0, len(study.parameters)
+    return {"sobol": samples * (dims + 2), "morris": samples * (dims + 1)}.get(
+        sampling.method, samples
+    )
+
+
+def variant_count_problem(study: Study, models: int, weather: int) -> str | None:
+    """The line refusing a study of more than ``MAX_VARIANTS`` variants, if it is one."""
+    samples = sample_count(study)
+    total = models * weather * len(study.construction_sets) * samples
+    if total <= MAX_VARIANTS:
+        return None
+    sets = len(study.construction_sets)
+    return (
+        f"parameters: the study would have {total:,} variants ({_n(models, 'model')} x "
+        f"{_n(weather, 'weather file')} x {_n(sets, 'construction set')} x "
+        f"{_n(samples, 'sample')}), more than {MAX_VARIANTS:,}"
+    )
+
+
+def _n(count: int, noun: str) -> str:
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+class _ParameterSections(BaseModel):
+    """The ``parameters`` and ``sampling`` sections alone: checked further when the rest of
+    the study has schema problems too (every problem at once)."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    parameters: dict[ParameterKey, Parameter] = Field(default_factory=dict)
+    sampling: Sampling | None = None
+
+
+def parameter_problems(study: Study | _ParameterSections) -> list[str]:
+    """What the schema alone cannot say about ``parameters`` and ``sampling``."""
+    if not study.parameters:
+        return ["sampling: there are no parameters to sample"] if study.sampling else []
+    sampling = study.sampling or Sampling()
+    problems = []
+    targets: dict[tuple[str, str, str], str] = {}
+    for key, parameter in study.parameters.items():
+        if key in RESERVED_COLUMNS:
+            problems.append(f"parameters.{key}: {key!r} is a column of the results table already")
+        target = parameter.set
+        at = (_folded(target.object), _folded(target.field), target.name.upper())
+        if at in targets:
+            problems.append(f"parameters.{key}.set: the same field as parameters.{targets[at]}")
+        targets.setdefault(at, key)
+        if any(_folded(f) == at[1] for f in target.also):
+            problems.append(f"parameters.{key}.set.also: sets the parameter's own field")
+        if sampling.method == "grid" and parameter.levels is None:
+            kind = "scale" if parameter.is_scale else "range"
+            problems.append(
+                f"parameters.{key}.{kind}: grid sampling needs values (a range is for lhs, "
+                "sobol, random or morris)"
+            )
+    return problems
+
+
+def _folded(name: str) -> str:
+    """A field or object name as compared: case, spaces and underscores aside."""
+    return " ".join(name.replace("_", " ").split()).upper()
+
+
 def check_study(data: Any, source: Path) -> StudyFile:
     """Validate already-loaded YAML data, keeping every problem."""
     if not isinstance(data, dict):
         return StudyFile(source, None, ["(top level): the study must be a mapping of keys"], [], [])
+    models, weather = _entries(data, "models"), _entries(data, "weather")
     try:
         study: Study | None = Study.model_validate(data)
         problems = []
     except ValidationError as error:
         study, problems = None, _messages(error)
-    return StudyFile(source, study, problems, _entries(data, "models"), _entries(data, "weather"))
+        try:  # the sections' own checks, when only other parts of the study are wrong
+            sections = _ParameterSections.model_validate(data)
+            problems = sorted(set(problems + parameter_problems(sections)))
+        except ValidationError:
+            pass  # their schema problems are among the study's
+    if study is not None:  # each entry is one file at least: the count is a lower bound
+        count = variant_count_problem(study, max(1, len(models)), max(1, len(weather)))
+        problems = parameter_problems(study) + ([count] if count else [])
+        study = None if problems else study
+    return StudyFile(source, study, problems, models, weather)
 
 
 def parse_study(data: Any, source: Path | str = "<study>") -> Study:

@@ -25,7 +25,9 @@ from epbatch.variants.idfmodel import (
     set_run_period,
     skip_unkept_outputs,
 )
+from epbatch.variants.parameters import Target, parameters_applied, resolve
 from epbatch.variants.preprocess import ModelInput
+from epbatch.variants.sampling import Samples, draw_samples
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class Variant:
     folder: Path
     epw: Path
     content_key: str  # same inputs, same engine, same options: same result
+    sample_id: str | None = None  # the parameter sample it uses (studies with parameters)
 
     @property
     def idf(self) -> Path:
@@ -55,15 +58,23 @@ def slug(text: str) -> str:
     return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-") or "x"
 
 
-def variant_ids(models: list[Path], sets: list[str], weather: list[Path]) -> Iterator[str]:
-    """Stable, readable ids, ``model__set__weather``, unique even when stems collide."""
+def variant_ids(
+    models: list[Path],
+    sets: list[str],
+    weather: list[Path],
+    samples: Sequence[str | None] = (None,),
+) -> Iterator[str]:
+    """Stable, readable ids, ``model__set__weather`` (``model__set__weather__p0007`` in a study
+    with parameters), unique even when stems collide; models x sets x samples x weather."""
     seen: dict[str, int] = {}
     for model in models:
         for cset in sets:
-            for epw in weather:
-                base = f"{slug(model.stem)}__{slug(cset)}__{slug(epw.stem)}"
-                seen[base] = seen.get(base, 0) + 1
-                yield base if seen[base] == 1 else f"{base}-{seen[base]}"
+            for sample in samples:
+                for epw in weather:
+                    base = f"{slug(model.stem)}__{slug(cset)}__{slug(epw.stem)}"
+                    base += f"__{sample}" if sample else ""
+                    seen[base] = seen.get(base, 0) + 1
+                    yield base if seen[base] == 1 else f"{base}-{seen[base]}"
 
 
 @dataclass(frozen=True)
@@ -74,13 +85,23 @@ class VariantName:
     model: str
     weather: str
     construction_set: str
+    sample_id: str | None = None
 
 
-def variant_names(models: list[Path], sets: list[str], weather: list[Path]) -> list[VariantName]:
+def variant_names(
+    models: list[Path],
+    sets: list[str],
+    weather: list[Path],
+    samples: Sequence[str | None] = (None,),
+) -> list[VariantName]:
     """Every variant's name, in ``iter_variants``' order, without writing anything."""
-    ids = variant_ids(models, sets, weather)
+    ids = variant_ids(models, sets, weather, samples)
     return [
-        VariantName(next(ids), m.name, w.name, s) for m in models for s in sets for w in weather
+        VariantName(next(ids), m.name, w.name, s, p)
+        for m in models
+        for s in sets
+        for p in samples
+        for w in weather
     ]
 
 
@@ -164,32 +185,52 @@ def prepare_models(
     return prepared
 
 
+def _sample_texts(
+    idf: Any, targets: list[Target], samples: Samples | None
+) -> Iterator[tuple[str | None, str]]:
+    """The model's IDF text for each sample (its id), or once as it is without parameters."""
+    if samples is None:
+        yield None, idf_text(idf)
+        return
+    for sid, values in zip(samples.ids, samples.values, strict=True):
+        with parameters_applied(idf, targets, values):
+            yield sid, idf_text(idf)
+
+
 def iter_variants(
     study: Study,
     prepared: list[tuple[ModelInput, Any]],
     weather: list[Path],
     engine: Engine,
     variants_dir: Path,
+    samples: Samples | None = None,
+    targets: list[Target] | None = None,
 ) -> Iterator[Variant]:
-    """Apply each construction set to each parsed model and write one folder per variant.
+    """Apply each construction set, then each parameter sample, to each parsed model and
+    write one folder per variant.
 
     A generator, so simulations can start while later variants are still being written.
     """
     sets = list(study.construction_sets)
-    ids = variant_ids([model.source for model, _ in prepared], sets, weather)
+    sample_ids = list(samples.ids) if samples else [None]
+    ids = variant_ids([model.source for model, _ in prepared], sets, weather, sample_ids)
     weather_digests = {epw: hashlib.sha256(epw.read_bytes()).hexdigest() for epw in weather}
     for model, idf in prepared:
         for name in sets:
             with construction_set_applied(idf, study.construction_sets[name]):
-                text = idf_text(idf)
-            for epw in weather:
-                vid = next(ids)
-                key = content_key(text, weather_digests[epw], engine.version, study.run_period)
-                folder = variants_dir / vid
-                variant = Variant(vid, model.source.name, epw.name, name, folder, epw, key)
-                variant.folder.mkdir(parents=True, exist_ok=True)
-                variant.idf.write_text(text, encoding="latin-1")
-                yield variant
+                for sid, text in _sample_texts(idf, targets or [], samples):
+                    for epw in weather:
+                        vid = next(ids)
+                        key = content_key(
+                            text, weather_digests[epw], engine.version, study.run_period
+                        )
+                        folder = variants_dir / vid
+                        variant = Variant(
+                            vid, model.source.name, epw.name, name, folder, epw, key, sid
+                        )
+                        variant.folder.mkdir(parents=True, exist_ok=True)
+                        variant.idf.write_text(text, encoding="latin-1")
+                        yield variant
 
 
 def generate_variants(
@@ -202,7 +243,20 @@ def generate_variants(
 ) -> list[Variant]:
     """Every variant at once (see ``iter_variants`` for the streaming form)."""
     prepared = prepare_models(study, models, engine, keep_outputs)
-    return list(iter_variants(study, prepared, weather, engine, variants_dir))
+    targets, samples = parameter_plan(study)
+    return list(iter_variants(study, prepared, weather, engine, variants_dir, samples, targets))
+
+
+def parameter_plan(study: Study) -> tuple[list[Target], Samples | None]:
+    """The parameters resolved against the IDD (loaded: a model was parsed) and the samples;
+    raises ``ValueError`` for problems the input check reports (it ran before)."""
+    if not study.parameters:
+        return [], None
+    targets, problems = resolve(study)
+    if problems:
+        raise ValueError("; ".join(problems))
+    integer = [t.key for t in targets if t.spec.kind == "integer"]
+    return targets, draw_samples(study, integer)
 
 
 class VariantStream(Sequence[Variant]):

@@ -18,11 +18,13 @@ from epbatch.variants.generate import (
     VariantStream,
     envelope_notes,
     iter_variants,
+    parameter_plan,
     prepare_models,
     slug,
     variant_names,
 )
 from epbatch.variants.preprocess import ModelInput
+from epbatch.variants.sampling import Samples, write_samples
 
 BATCH_FILE = "batch.json"
 
@@ -43,6 +45,8 @@ class BatchInfo:
     started_at: str  # ISO 8601, UTC
     finished_at: str | None = None
     notes: list[str] | None = None  # BatchPlan.notes
+    parameters: list[str] = field(default_factory=list)  # the results' parameter columns
+    sampling: str | None = None  # the sampling method of a study with parameters
 
     def write(self) -> Path:
         """Write ``<folder>/batch.json`` atomically."""
@@ -55,7 +59,7 @@ class BatchInfo:
     @classmethod
     def read(cls, path: Path) -> "BatchInfo":
         data = json.loads(path.read_text(encoding="utf-8"))
-        return cls(**{f.name: data.get(f.name) for f in fields(cls)})
+        return cls(**{f.name: data[f.name] for f in fields(cls) if f.name in data})
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,7 @@ class BatchPlan:
     variants: VariantStream  # written as the flow iterates it
     started_at: datetime
     notes: tuple[str, ...] = ()  # models prepared, surfaces the sets left alone: for the user
+    samples: Samples | None = None  # the parameter samples (samples.parquet), if any
 
 
 @dataclass(frozen=True)
@@ -119,7 +124,10 @@ def plan_batch(
     batch_id = new_batch_id(study.name, started)
     folder = (settings.output_dir / slug(study.name) / batch_id).resolve()
     prepared = prepare_models(study, models, engine, settings.keep_outputs)
+    targets, samples = parameter_plan(study)
     folder.mkdir(parents=True, exist_ok=True)
+    if samples is not None:
+        write_samples(samples, folder)  # before any simulation
     mode: RunMode = "design-days" if study.run_period == "design-days" else "run-period"
     timeout_s = study.timeout_s or settings.timeout_s
     runner = runner or study.runner or settings.runner
@@ -141,11 +149,17 @@ def plan_batch(
         slots or study.slots,
         options,
         VariantStream(
-            variant_names([m.source for m in models], list(study.construction_sets), weather),
-            iter_variants(study, prepared, weather, engine, folder / "variants"),
+            variant_names(
+                [m.source for m in models],
+                list(study.construction_sets),
+                weather,
+                list(samples.ids) if samples else [None],
+            ),
+            iter_variants(study, prepared, weather, engine, folder / "variants", samples, targets),
         ),
         started,
         tuple(preparation_notes(models) + envelope_notes(study, prepared)),
+        samples,
     )
     batch_info(plan).write()  # what `epbatch aggregate` needs to store the batch later
     return plan
@@ -181,6 +195,8 @@ def batch_info(plan: BatchPlan, finished_at: datetime | None = None) -> BatchInf
         plan.started_at.isoformat(),
         finished_at.isoformat() if finished_at else None,
         list(plan.notes),
+        list(plan.samples.names) if plan.samples else [],
+        plan.samples.method if plan.samples else None,
     )
 
 

@@ -2,7 +2,7 @@
 beside heating and cooling, and the peak hourly demand of the study's ``timeseries`` meters.
 
 Revision ID: 0004
-Revises: 0002 (the lead rechains it after 0003 at merge)
+Revises: 0003
 Create Date: 2026-12-01
 """
 
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004"
-down_revision: str | Sequence[str] | None = "0002"
+down_revision: str | Sequence[str] | None = "0003"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
