@@ -22,11 +22,12 @@ import pandas as pd
 
 from epbatch.report import charts
 from epbatch.results.records import END_USES
+from epbatch.results.sensitivity import COLUMNS as SENSITIVITY_COLUMNS
+from epbatch.results.sensitivity import SENSITIVITY_FILE
+from epbatch.variants.plan import BATCH_FILE
 
 REPORT_FILE = "report.html"
 RESULTS_FILE = "results.parquet"
-BATCH_FILE = "batch.json"
-SENSITIVITY_FILE = "sensitivity.csv"
 BASELINE = "baseline"
 # What the savings compare: label -> results column (GJ).
 SAVINGS = {"site": "site_energy_gj", "heating": "heating_gj", "cooling": "cooling_gj"}
@@ -40,19 +41,6 @@ SCATTER_OUTPUTS = [
     "unmet_hours_cooling",
 ]
 MAX_SCATTER_PARAMETERS = 8
-SENSITIVITY_COLUMNS = [
-    "output",
-    "parameter",
-    "method",
-    "mu_star",
-    "mu_star_conf",
-    "sigma",
-    "S1",
-    "S1_conf",
-    "ST",
-    "ST_conf",
-    "rank",
-]
 RESULT_TABLE_COLUMNS = [
     "variant_id",
     "status",
