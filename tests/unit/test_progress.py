@@ -12,6 +12,7 @@ from epbatch.ops.progress import (
     progress_markdown,
     read_progress,
     server_slot_lines,
+    status_lines,
     subscribe,
     tracked,
 )
@@ -58,6 +59,19 @@ def test_status_command(tmp_path: Path, capsys):
     assert "batch s-2: 1 of 2 variants done" in out
     assert "succeeded 1 (cached 0), failed 0, running 0, queued 1" in out
     assert main(["--output-dir", str(tmp_path), "status", "nope"]) == 2
+
+
+def test_status_of_a_running_batch_counts_on_from_its_last_snapshot(tmp_path: Path):
+    progress = BatchProgress("s-3", total=3, slots=1, folder=tmp_path / "s" / "s-3")
+    progress.folder.mkdir(parents=True)
+    progress.add(result(runtime_s=10.0))
+    data = read_progress(tmp_path, "s-3")
+    assert data is not None and data["eta_s"] == 20.0
+    later = data["updated"] + 15
+    text = "\n".join(status_lines(data, now=later))
+    assert "elapsed 15 s" in text and "ETA " in text and "(in 5 s)" in text
+    stale = "\n".join(status_lines(data, now=data["updated"] + 600))
+    assert "(in 0 s)" in stale and "last update 10 min 00 s ago" in stale
 
 
 def test_status_says_nothing_of_the_servers_slots_at_once_when_no_server_answers(

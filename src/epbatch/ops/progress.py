@@ -168,11 +168,16 @@ def _clock(timestamp: float) -> str:
     return datetime.fromtimestamp(timestamp).astimezone().strftime("%Y-%m-%d %H:%M:%S %Z")
 
 
-def status_lines(data: dict[str, Any]) -> list[str]:
-    """A snapshot as text, for the terminal and the Prefect UI alike.
+STALE_S = 60.0  # a running batch's snapshot older than this is said to be (its process died?)
+
+
+def status_lines(data: dict[str, Any], now: float | None = None) -> list[str]:
+    """A snapshot as text, for the terminal and the Prefect UI alike, as of ``now``.
 
     A batch whose variants all ended says when it finished (``finished``, a Unix time, else
-    its last update) and how long it took, not an ETA."""
+    its last update) and how long it took, not an ETA. A running one counts its elapsed time
+    and ETA on from the snapshot to ``now`` (its snapshot is written as variants start and
+    end, not in between)."""
     skipped = f", skipped {data['skipped']}" if data.get("skipped") else ""
     lines = [
         f"batch {data['batch_id']}: {data['done']} of {data['total']} variants done",
@@ -186,8 +191,16 @@ def status_lines(data: dict[str, Any]) -> list[str]:
             f"slots {data['slots']}, finished at {_clock(finished)}, took {duration(elapsed)}"
         )
     else:
-        eta = "unknown" if data["eta_s"] is None else duration(data["eta_s"])
-        lines.append(f"slots {data['slots']}, elapsed {duration(data['elapsed_s'])}, ETA {eta}")
+        now = time.time() if now is None else now
+        since = max(0.0, now - data.get("updated", now))
+        eta = "unknown"
+        if data["eta_s"] is not None:
+            end = data.get("updated", now) + data["eta_s"]
+            eta = f"{_clock(end)} (in {duration(max(0.0, end - now))})"
+        elapsed = duration(data["elapsed_s"] + since)
+        lines.append(f"slots {data['slots']}, elapsed {elapsed}, ETA {eta}")
+        if since > STALE_S:
+            lines.append(f"(last update {duration(since)} ago: is its `epbatch run` still alive?)")
     return lines + ([data["stopped"]] if data.get("stopped") else [])
 
 
