@@ -26,6 +26,8 @@ from prefect.client.schemas.objects import ConcurrencyLeaseHolder
 from prefect.exceptions import ObjectNotFound
 from prefect.settings import PREFECT_API_URL
 
+from epbatch.run import head_start
+
 LIMIT = "tag:energyplus"
 LEASE_S = 60.0  # the server reclaims a lease not renewed for this long (a killed process)
 RENEW_S = 15.0
@@ -46,8 +48,7 @@ class LeasePool:
         self._local = threading.local()  # the lease of the task run in this thread
         self._free: dict[UUID, float] = {}  # lease -> when it was given back
         self._held: set[UUID] = set()
-        self._adopted: set[UUID] = set()  # a head start's, kept for its claims: never idle
-        self._holderless: set[UUID] = set()  # a head start's: back to the server after its claim
+        self._head_start: set[UUID] = set()  # adopted from a head start (see ``adopt``)
         self._no_limit = False  # the server has no such limit: nothing to hold
         self._limits: dict[str, bool] = {}  # other tags' limits: whether the server has them
         threading.Thread(target=self._maintain, name="epbatch-slot-leases", daemon=True).start()
@@ -85,42 +86,43 @@ class LeasePool:
             if lease not in self._held:  # lost meanwhile
                 return
             self._held.discard(lease)
-            holderless = lease in self._holderless
-            self._holderless.discard(lease)
-            if not holderless:
+            release = lease in self._head_start and not head_start.engines_running()
+            if release:
+                self._head_start.discard(lease)
+            else:
                 self._free[lease] = time.monotonic()
                 self._returned.notify()
-        if holderless:  # taken before any task run existed: the server names no batch for it
+        if release:
             self._call(self._client.release_concurrency_slots_with_lease, lease)
             with self._lock:
                 self._returned.notify()  # a waiting task run asks the server now
 
     def adopt(self, leases: list[str]) -> None:
         """Take over the slots a head start's engines hold (``epbatch.run.head_start``): pooled
-        for the task runs that claim those engines, and not released as idle before one took
-        them (the engine may still run). Taken with no holder (no task run existed), each goes
-        back to the server after its claim, and the next variant takes one in its own name
+        for the task runs that claim those engines. While any head-start engine runs, none of
+        them goes back to the server, idle or not (each engine stands on one). Taken before any
+        task run existed, they name no batch on the server: once those engines have ended,
+        each goes back when handed on, and the next variant takes one in its own name
         (``epbatch status`` names each slot's batch)."""
         with self._lock:
             for lease in map(UUID, leases):
                 self._free[lease] = time.monotonic()
-                self._adopted.add(lease)
-                self._holderless.add(lease)
+                self._head_start.add(lease)
             self._returned.notify_all()
 
     def release_idle(self, older_than_s: float = 0.0) -> None:
         """Give back the pooled leases no task took for ``older_than_s`` (all with 0)."""
         now = time.monotonic()
         with self._lock:
+            kept = self._head_start if older_than_s and head_start.engines_running() else set()
             idle = [
                 lease
                 for lease, since in self._free.items()
-                if now - since >= older_than_s and not (older_than_s and lease in self._adopted)
+                if now - since >= older_than_s and lease not in kept
             ]
             for lease in idle:
                 del self._free[lease]
-                self._adopted.discard(lease)
-                self._holderless.discard(lease)
+                self._head_start.discard(lease)
         for lease in idle:
             self._call(self._client.release_concurrency_slots_with_lease, lease)
 
@@ -130,7 +132,6 @@ class LeasePool:
                 return None
             lease = next(iter(self._free))
             del self._free[lease]
-            self._adopted.discard(lease)
             self._held.add(lease)
             return lease
 
@@ -214,8 +215,7 @@ class LeasePool:
                     with self._lock:  # gone (expired, revoked): its task runs on, as in Prefect
                         self._held.discard(lease)
                         self._free.pop(lease, None)
-                        self._adopted.discard(lease)
-                        self._holderless.discard(lease)
+                        self._head_start.discard(lease)
 
     @staticmethod
     def _call(method: Callable[..., Any], *args: Any) -> int | None:

@@ -84,22 +84,57 @@ def test_an_engine_hands_its_slot_to_the_waiting_variant_as_it_exits(prefect_api
 
 def test_a_head_start_takes_only_free_slots_and_its_claims_inherit_them(prefect_api):
     """Before Prefect loads, ``epbatch run`` takes the slots free now through the REST API; the
-    flow's pool adopts them for the task runs that claim the head start's engines, and does not
-    give them back as idle meanwhile (those engines may still run); after its claim, such a slot
-    (taken in no task run's name) goes back to the server at once."""
+    flow's pool adopts them for the task runs that claim the head start's engines; with no
+    head-start engine left, such a slot (taken in no task run's name) goes back to the server
+    when handed on."""
     leases = ServerLeases(prefect_api)
     with held_slots(SLOTS - 1):
         assert len(leases.take(SLOTS)) == 1 and busy_slots() == SLOTS
         pool = LeasePool()
         pool.adopt(leases.hand_over())
-        time.sleep(IDLE_S + 0.6)
-        assert busy_slots() == SLOTS  # kept for its claim
         with pool.slot(None):
             assert len(pool._held) == 1 and busy_slots() == SLOTS  # no new lease
         assert busy_slots() == SLOTS - 1 and not pool._free  # holderless: back to the server
         assert len(leases.take(SLOTS)) == 1 and busy_slots() == SLOTS
         leases.release()  # a head start whose batch did not run
         assert busy_slots() == SLOTS - 1
+    assert busy_slots() == 0
+
+
+def test_head_start_slots_stay_on_the_server_while_its_engines_run(prefect_api):
+    """A claim that ends (e.g. of a variant simulated before the flow started) hands its slot
+    on in the pool, not back to the server, while another head-start engine still runs: each
+    such engine stands on one of the adopted slots."""
+    from types import SimpleNamespace
+
+    from epbatch.run import head_start
+
+    running = threading.Event()
+    leases = ServerLeases(prefect_api)
+    assert len(leases.take(SLOTS)) == SLOTS
+    variant = SimpleNamespace(variant_id="v1")
+    head_start.begin(
+        head_start.HeadStart([variant], 1, lambda v: running.wait(30), skip=lambda v: False),  # type: ignore[list-item, arg-type, return-value]
+        leases,
+    )
+    try:
+        pool = LeasePool()
+        pool.adopt(head_start.stop())
+        with pool.slot(None):  # the claim of a variant that already ended
+            pass
+        time.sleep(IDLE_S + 0.6)
+        assert busy_slots() == SLOTS and len(pool._free) == SLOTS  # kept, even idle
+        running.set()
+        deadline = time.monotonic() + 10
+        while head_start.engines_running() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        with pool.slot(None):  # handed on once the engine ended: back to the server
+            pass
+        assert busy_slots() == SLOTS - 1
+    finally:
+        running.set()
+        head_start.abandon()
+    pool.release_idle()
     assert busy_slots() == 0
 
 

@@ -38,6 +38,7 @@ class HeadStart:
         self._simulate, self._skip = simulate, skip
         self._pool = ThreadPoolExecutor(max_workers=slots, thread_name_prefix="epbatch-head-start")
         self._started: dict[str, Future[VariantResult]] = {}
+        self._futures: list[Future[VariantResult]] = []  # claimed or not
         self._lock = threading.Lock()
         self._stopped = False
         for _ in range(slots):
@@ -53,7 +54,13 @@ class HeadStart:
                 return
             future = self._pool.submit(self._simulate, variant)
             self._started[variant.variant_id] = future
+            self._futures.append(future)
         future.add_done_callback(lambda _: self._next())
+
+    def engines_running(self) -> int:
+        """Its simulations still under way, claimed or not."""
+        with self._lock:
+            return sum(not future.done() for future in self._futures)
 
     def stop(self) -> None:
         """Start nothing more; simulations under way go on until claimed."""
@@ -113,6 +120,11 @@ def claim(
 ) -> VariantResult | None:
     """``HeadStart.claim`` on this process's head start, if there is one."""
     return _current.claim(variant, around_engine) if _current is not None else None
+
+
+def engines_running() -> int:
+    """``HeadStart.engines_running`` of this process's head start (0 without one)."""
+    return _current.engines_running() if _current is not None else 0
 
 
 def stop() -> list[str]:
