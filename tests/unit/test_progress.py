@@ -155,6 +155,15 @@ def test_the_server_slots_by_batch_most_first_and_slots_no_batch_holds():
     assert server_slot_lines(ServerSlots(2, 0, {})) == [
         "energyplus slots on the server (every batch): 0 of 2 in use"
     ]
+    head_start = ServerSlots(limit=3, active=3, holders={"b-other": 1})  # 2 taken before tasks
+    assert server_slot_lines(head_start, "b-new", running=2) == [  # its 2 engines stand on them
+        "energyplus slots on the server (every batch): 3 of 3 in use",
+        "  b-new (this batch): 2 slots",
+        "  b-other: 1 slot",
+    ]
+    assert server_slot_lines(head_start, "b-new", running=1)[-1] == (
+        "  holders not recorded yet (or not task runs): 1 slot"
+    )
     assert "no energyplus concurrency limit" in server_slot_lines(ServerSlots(None, 0, {}))[0]
     card = progress_markdown(BatchProgress("b", 1, 1, Path()).snapshot(), ServerSlots(2, 0, {}))
     assert card.endswith("\n\nenergyplus slots on the server (every batch): 0 of 2 in use")

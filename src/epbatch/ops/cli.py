@@ -541,18 +541,18 @@ def _status(batch_id: str | None) -> int:
     if info and info.finished_at:  # stored: the batch is over; it began when it was planned
         data["finished"] = datetime.fromisoformat(info.finished_at).timestamp()
         data["started"] = datetime.fromisoformat(info.started_at).timestamp()
-    print("\n".join(status_lines(data) + _server_slot_lines(data["batch_id"])))
+    print("\n".join(status_lines(data) + _server_slot_lines(data["batch_id"], data["running"])))
     return 0
 
 
-def _server_slot_lines(batch_id: str) -> list[str]:
+def _server_slot_lines(batch_id: str, running: int) -> list[str]:
     """The server's ``energyplus`` slots by batch, if a Prefect server answers at once (the one
     named, else an ``epbatch server`` on the default port); nothing if none does."""
     from flows.holders import http_request, server_slots  # plain HTTP: Prefect is not loaded
 
     api = os.environ.get("PREFECT_API_URL") or profile_api_url()
     slots = server_slots(http_request(api or api_url("127.0.0.1", DEFAULT_PORT)))
-    return [] if slots is None else server_slot_lines(slots, batch_id)
+    return [] if slots is None else server_slot_lines(slots, batch_id, running)
 
 
 def _server(host: str, port: int, slots: int, worker: bool, database: str) -> int:

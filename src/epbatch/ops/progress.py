@@ -235,24 +235,37 @@ def _slots_heading(slots: ServerSlots) -> str:
     return f"energyplus slots on the server (every batch): {slots.active} of {slots.limit} in use"
 
 
-def _holder_rows(slots: ServerSlots, batch_id: str | None) -> list[tuple[str, int]]:
-    """(who, slots held), most slots first; ``this batch`` marks ``batch_id``."""
-    ranked = sorted(slots.holders.items(), key=lambda item: (-item[1], item[0]))
+def _holder_rows(slots: ServerSlots, batch_id: str | None, running: int) -> list[tuple[str, int]]:
+    """(who, slots held), most slots first; ``this batch`` marks ``batch_id``.
+
+    Slots taken before a task run existed (a batch's head start, ``ops/leases.py``) have no
+    recorded holder; ``batch_id``'s ``running`` engines each stand on a slot it holds, so at
+    least ``running`` minus its recorded slots of those are its own."""
+    holders = dict(slots.holders)
+    if batch_id is not None:
+        unrecorded = slots.active - sum(holders.values())
+        own = min(unrecorded, running - holders.get(batch_id, 0))
+        if own > 0:
+            holders[batch_id] = holders.get(batch_id, 0) + own
+    ranked = sorted(holders.items(), key=lambda item: (-item[1], item[0]))
     rows = [(name + (" (this batch)" if name == batch_id else ""), n) for name, n in ranked]
-    others = slots.active - sum(slots.holders.values())
+    others = slots.active - sum(holders.values())
     return rows + ([("holders not recorded yet (or not task runs)", others)] if others > 0 else [])
 
 
-def server_slot_lines(slots: ServerSlots, batch_id: str | None = None) -> list[str]:
+def server_slot_lines(
+    slots: ServerSlots, batch_id: str | None = None, running: int = 0
+) -> list[str]:
     """``energyplus slots on the server (every batch): 3 of 4 in use``, then one line per
-    holding batch."""
-    rows = [f"  {who}: {n} slot{'' if n == 1 else 's'}" for who, n in _holder_rows(slots, batch_id)]
+    holding batch (``batch_id``, with ``running`` engines, marked)."""
+    holders = _holder_rows(slots, batch_id, running)
+    rows = [f"  {who}: {n} slot{'' if n == 1 else 's'}" for who, n in holders]
     return [_slots_heading(slots), *rows]
 
 
-def _server_slots_markdown(slots: ServerSlots, batch_id: str) -> str:
+def _server_slots_markdown(slots: ServerSlots, batch_id: str, running: int) -> str:
     """The heading line, then the holders as a small table."""
-    rows = [f"| {who} | {n} |" for who, n in _holder_rows(slots, batch_id)]
+    rows = [f"| {who} | {n} |" for who, n in _holder_rows(slots, batch_id, running)]
     table = ["| batch (flow run) | slots held |", "|---|---:|", *rows]
     return _slots_heading(slots) + ("\n\n" + "\n".join(table) if rows else "")
 
@@ -287,5 +300,5 @@ def progress_markdown(data: dict[str, Any], server_slots: ServerSlots | None = N
     if data.get("stopped"):
         lines.append(f"**{data['stopped']}**")
     if server_slots is not None:
-        lines.append(_server_slots_markdown(server_slots, data["batch_id"]))
+        lines.append(_server_slots_markdown(server_slots, data["batch_id"], data["running"]))
     return "\n\n".join(lines)
