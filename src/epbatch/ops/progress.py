@@ -196,7 +196,7 @@ def status_lines(data: dict[str, Any], now: float | None = None) -> list[str]:
         eta = "unknown"
         if data["eta_s"] is not None:
             end = data.get("updated", now) + data["eta_s"]
-            eta = f"{_clock(end)} (in {duration(max(0.0, end - now))})"
+            eta = f"{_time_of_day(end)} (in {duration(max(0.0, end - now))})"
         elapsed = duration(data["elapsed_s"] + since)
         lines.append(f"slots {data['slots']}, elapsed {elapsed}, ETA {eta}")
         if since > STALE_S:
