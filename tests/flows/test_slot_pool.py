@@ -129,8 +129,12 @@ def test_head_start_slots_stay_on_the_server_while_its_engines_run(prefect_api):
         while head_start.engines_running() and time.monotonic() < deadline:
             time.sleep(0.05)
         with pool.slot(None):  # handed on once the engine ended: back to the server
-            pass
-        assert busy_slots() == SLOTS - 1
+            (lease,) = pool._held
+        assert lease not in pool._free and lease not in pool._head_start
+        deadline = time.monotonic() + IDLE_S + 10  # the other one: idle, back too
+        while busy_slots() and time.monotonic() < deadline:
+            time.sleep(0.2)
+        assert busy_slots() == 0 and not pool._free
     finally:
         running.set()
         head_start.abandon()
