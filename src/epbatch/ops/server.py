@@ -17,6 +17,7 @@ from pathlib import Path
 
 import certifi
 
+from epbatch.ops.prefectdb import DATABASE_URL, create_database, default_database
 from epbatch.run.cachefiles import write_private
 
 # Blocked `energyplus` tasks re-poll the server after min(mean run time, this) seconds
@@ -151,6 +152,9 @@ def start_server(
     # the caller's environment wins
     env = SERVER_ENV | ui_env(host, port) | (extra_env or {}) | dict(os.environ)
     env.pop("PREFECT_API_URL", None)
+    database = default_database(env, profile_setting(DATABASE_URL))
+    if database is not None:
+        create_database(database)  # a new one: at Prefect's head without its migrations
     setpriv = shutil.which("setpriv") if log else None
     watchdog = [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
     command = [
@@ -195,6 +199,8 @@ TEMPORARY_SERVER_ENV = {
         )
     },
     "PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED": "[]",
+    # block types are for deployments and the UI; a later lasting server registers them
+    "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",
 }
 
 
