@@ -1,11 +1,13 @@
 """Load IDF models with eppy, prepare their outputs and run period, and write them fast."""
 
+import functools
 import io
 import threading
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from eppy import bunchhelpers
 from eppy.modeleditor import IDF
 
 from epbatch.settings import get_settings
@@ -15,6 +17,13 @@ from epbatch.variants.iddcache import load_idd, paused_gc
 _idd_lock = threading.Lock()
 # Tables every variant's eplusout.sql must hold (see sqlresults.py).
 REQUIRED_REPORTS = ("AnnualBuildingUtilityPerformanceSummary",)
+
+
+# eppy derives every object's field names from the IDD again for each object it reads (494,000
+# calls for 5ZoneAirCooled, RefBldgWarehouse and two small models): a pure function of the
+# IDD's field name, memoized. 5ZoneAirCooled parses in 0.48 -> 0.09 s of CPU, the warehouse in
+# 0.30 -> 0.06 s.
+bunchhelpers.makefieldname = functools.cache(bunchhelpers.makefieldname)
 
 
 class ModelError(ValueError):
