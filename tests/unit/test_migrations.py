@@ -81,3 +81,11 @@ def test_concurrent_first_upgrades_wait_for_each_other(tmp_path: Path):
         with engine.connect() as connection:
             assert connection.scalar(text("select count(*) from alembic_version")) == 1
         engine.dispose()
+
+
+def test_the_head_read_from_the_scripts_is_alembics():
+    from alembic.script import ScriptDirectory
+
+    from epbatch.store.migrate import alembic_config, head_revisions
+
+    assert head_revisions() == frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())

@@ -6,16 +6,18 @@ stamped as the initial revision first, so its rows are kept. URLs are only ever 
 password hidden (``display_url``).
 """
 
+import ast
+import re
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, Engine, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).with_name("migrations")
 BASELINE = "0001"
@@ -36,8 +38,10 @@ def display_url(url: str) -> str:
         return "<unparseable database URL>"
 
 
-def alembic_config(connection: Connection | None = None) -> Config:
+def alembic_config(connection: Connection | None = None) -> "Config":
     """Alembic's configuration, in code; ``env.py`` migrates ``connection`` if given."""
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS).replace("%", "%%"))
     if connection is not None:
@@ -45,13 +49,32 @@ def alembic_config(connection: Connection | None = None) -> Config:
     return config
 
 
+_REVISION = re.compile(r"^(revision|down_revision)\b[^=]*=(.+)$", re.MULTILINE)
+
+
 @cache
 def head_revisions() -> frozenset[str]:
-    return frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+    """The revisions no script revises, read from the scripts' text: a batch whose database is
+    at head never imports Alembic (0.5 s of CPU beside the engines)."""
+    revisions: set[str] = set()
+    revised: set[str] = set()
+    for script in (MIGRATIONS / "versions").glob("*.py"):
+        found = {
+            key: ast.literal_eval(value.strip())
+            for key, value in _REVISION.findall(script.read_text())
+        }
+        revisions.add(found["revision"])
+        down = found["down_revision"]
+        revised.update([down] if isinstance(down, str) else down or ())
+    return frozenset(revisions - revised)
 
 
 def current_revisions(connection: Connection) -> frozenset[str]:
-    return frozenset(MigrationContext.configure(connection).get_current_heads())
+    """The revisions in the database's ``alembic_version`` table (none without it)."""
+    if not inspect(connection).has_table("alembic_version"):
+        return frozenset()
+    rows = connection.execute(text("SELECT version_num FROM alembic_version"))
+    return frozenset(str(revision) for (revision,) in rows)
 
 
 def upgrade_engine(engine: Engine) -> None:
@@ -70,6 +93,8 @@ def upgrade_engine(engine: Engine) -> None:
         current = current_revisions(connection)
         if current == head_revisions():
             return
+        from alembic import command
+
         config = alembic_config(connection)
         if not current:
             present = BASELINE_TABLES & set(inspect(connection).get_table_names())
