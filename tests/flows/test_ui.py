@@ -160,7 +160,7 @@ def test_a_fully_successful_batch_stays_completed(prefect_api, write_study, mode
     assert run.state is not None and run.state.is_completed()
 
 
-HOLD_S = 10  # each stand-in engine holds its slot this long before the real run
+HOLD_S = 14  # each stand-in engine holds its slot this long before the real run
 VARIANTS = 4  # on 2 slots: two waves
 
 
