@@ -134,17 +134,18 @@ def _stem(name: str) -> str:
     return Path(str(name)).stem
 
 
-def _group(row: Any) -> str:
-    return f"{_stem(row['model'])} · {_stem(row['weather'])}"
+def _groups(frame: pd.DataFrame) -> list[str]:
+    """Each row's model · weather."""
+    pairs = zip(frame["model"], frame["weather"], strict=True)
+    return [f"{_stem(model)} · {_stem(weather)}" for model, weather in pairs]
 
 
 def _labels(frame: pd.DataFrame) -> list[str]:
-    """A short label per row: the set, plus model and weather when the batch has several."""
-    several = frame["model"].nunique() > 1 or frame["weather"].nunique() > 1
-    return [
-        f"{r['construction_set']} · {_group(r)}" if several else str(r["construction_set"])
-        for r in frame.to_dict("records")
-    ]
+    """A short label per row: the set, plus model and weather when the rows have several."""
+    sets = [str(s) for s in frame["construction_set"]]
+    if frame["model"].nunique() > 1 or frame["weather"].nunique() > 1:
+        return [f"{s} · {g}" for s, g in zip(sets, _groups(frame), strict=True)]
+    return sets
 
 
 def succeeded(frame: pd.DataFrame) -> pd.DataFrame:
@@ -352,7 +353,7 @@ def _summary(inputs: ReportInputs) -> str:
 def _with_groups(frame: pd.DataFrame) -> pd.DataFrame:
     """The succeeded variants, each with its ``group`` (model · weather)."""
     done = succeeded(frame).copy()
-    done["group"] = [_group(r) for r in done.to_dict("records")]
+    done["group"] = _groups(done)
     return done
 
 
@@ -402,13 +403,8 @@ def _savings_chart(savings: pd.DataFrame | None) -> str:
     if savings is None or _ranked(savings).empty:
         return ""
     valid = _ranked(savings)
-    several = savings["model"].nunique() > 1 or savings["weather"].nunique() > 1
-    labels = [
-        f"{r['construction_set']} · {_group(r)}" if several else str(r["construction_set"])
-        for r in valid.to_dict("records")
-    ]
     return charts.multi_bars(
-        labels,
+        _labels(valid),
         {k: valid[f"{k}_savings_pct"].tolist() for k in SAVINGS},
         "savings against the baseline, % (positive: less energy)",
         "savings",
