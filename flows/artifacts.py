@@ -136,7 +136,7 @@ class UiProgress:
     def report(self, folder: Path) -> None:
         """The batch report's key charts (EUI, savings; SVG as data URIs) and the savings table,
         beside the results table; a report that cannot be made is logged, not raised."""
-        from epbatch.report.html import report_markdown  # matplotlib: only once the batch ends
+        from epbatch.report.html import report_markdown  # pandas: not at the flow's start
 
         try:
             markdown = report_markdown(folder)
