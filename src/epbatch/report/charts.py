@@ -42,7 +42,7 @@ TAB20 = [
 # --- values and ticks ----------------------------------------------------------------------------
 
 
-def number(value: Any) -> float | None:
+def _number(value: Any) -> float | None:
     """A finite float, or None for a missing value (None, NaN, pd.NA, infinite, not a number)."""
     try:
         result = float(value)
@@ -64,19 +64,19 @@ def nice_ticks(lo: float, hi: float, count: int = 6) -> list[float]:
     return [k * step for k in range(first, last + 1)]
 
 
-def tick_label(value: float, step: float) -> str:
+def _tick_label(value: float, step: float) -> str:
     """``value`` with as many decimals as the tick ``step`` needs, thousands separated."""
     decimals = max(0, -math.floor(math.log10(step) + 1e-9))
     return f"{value:,.{decimals}f}"
 
 
-def labelled_ticks(lo: float, hi: float, count: int) -> list[tuple[float, str]]:
+def _labelled_ticks(lo: float, hi: float, count: int) -> list[tuple[float, str]]:
     """``nice_ticks`` with their labels."""
     ticks = nice_ticks(lo, hi, count)
-    return [(t, tick_label(t, ticks[1] - ticks[0])) for t in ticks]
+    return [(t, _tick_label(t, ticks[1] - ticks[0])) for t in ticks]
 
 
-def colors(n: int) -> list[str]:
+def _colors(n: int) -> list[str]:
     """tab10 for up to 10 series, else tab20 (repeated past 20)."""
     palette = TAB10 if n <= 10 else TAB20
     return [palette[i % len(palette)] for i in range(n)]
@@ -232,9 +232,9 @@ def _bar_chart(
     row_h = max(slots, 1) * slot_h + ROW_GAP
     top, bottom = PAD, PAD + max(len(labels), 1) * row_h
     ends = [0.0, *(v for b in bars for v in (b.start, b.end))]
-    ticks = labelled_ticks(min(ends), max(ends), max(2, int((right - left) // 90)))
+    ticks = _labelled_ticks(min(ends), max(ends), max(2, int((right - left) // 90)))
     x = _Scale(ticks[0][0], ticks[-1][0], left, right)
-    fills = colors(len(names))
+    fills = _colors(len(names))
     grid = "".join(f"M{_n(x(t))} {top}V{_n(bottom)}" for t, _ in ticks)
     parts = [f'<path d="{grid}" stroke="{GRID}" fill="none"/>']
     for b in bars:
@@ -268,7 +268,7 @@ def grouped_bars(
         _Bar(g, s, 0.0, v, s, f"{group_name} · {name}: {v:,.2f}")
         for g, group_name in enumerate(groups)
         for s, name in enumerate(names)
-        if (v := number(values.get((group_name, name)))) is not None
+        if (v := _number(values.get((group_name, name)))) is not None
     ]
     title = series.replace("_", " ")
     return _bar_chart(groups, 38, names, bars, len(names), xlabel, salt, title)
@@ -285,7 +285,7 @@ def multi_bars(
         _Bar(i, c, 0.0, v, c, f"{label} · {name}: {v:,.2f}")
         for c, name in enumerate(names)
         for i, (label, raw) in enumerate(zip(labels, columns[name], strict=False))
-        if (v := number(raw)) is not None
+        if (v := _number(raw)) is not None
     ]
     return _bar_chart(labels, 60, names, bars, len(names), xlabel, salt)
 
@@ -302,7 +302,7 @@ def stacked_bars(
     for i, label in enumerate(labels):
         ends = [0.0, 0.0]  # the negative stack's left end, the positive one's right end
         for s, name in enumerate(names):
-            v = number(parts[name][i]) if i < len(parts[name]) else None
+            v = _number(parts[name][i]) if i < len(parts[name]) else None
             if v:
                 side = int(v > 0)
                 bars.append(
@@ -320,7 +320,7 @@ def _axis(values: Sequence[float | None], count: int) -> tuple[_Scale, list[tupl
     panel places it), and its labelled ticks in that range."""
     known = [v for v in values if v is not None]
     lo, hi = (min(known), max(known)) if known else (0.0, 1.0)
-    ticks = labelled_ticks(lo, hi, count)
+    ticks = _labelled_ticks(lo, hi, count)
     if hi == lo:
         lo, hi = ticks[0][0], ticks[-1][0]
     margin = (hi - lo) * 0.05
@@ -331,8 +331,8 @@ def _axis(values: Sequence[float | None], count: int) -> tuple[_Scale, list[tupl
 def scatter_grid(frame: pd.DataFrame, outputs: list[str], parameters: list[str], salt: str) -> str:
     """Each output (rows) against each parameter (columns), one point per succeeded variant;
     the panels of a row share their y axis, those of a column their x axis."""
-    xs = {p: [number(v) for v in frame[p]] for p in parameters}
-    ys = {o: [number(v) for v in frame[o]] for o in outputs}
+    xs = {p: [_number(v) for v in frame[p]] for p in parameters}
+    ys = {o: [_number(v) for v in frame[o]] for o in outputs}
     y_axes = {o: _axis(ys[o], 4) for o in outputs}
     tick_w = max((_width(t, SMALL) for _, ts in y_axes.values() for _, t in ts), default=0.0)
     left = PAD + 16 + tick_w + 6
