@@ -137,8 +137,9 @@ class UiProgress:
 
     def report(self, folder: Path) -> None:
         """The batch report's key charts (EUI, savings; SVG as data URIs) and the savings table,
-        beside the results table; a report that cannot be made is logged, not raised."""
-        from epbatch.report.html import report_markdown  # matplotlib: only once the batch ends
+        beside the results table; a report that cannot be made is logged, not raised. Called
+        right after report.html was written: its read of the folder and its charts are reused."""
+        from epbatch.report.html import report_markdown  # pandas: not at the flow's start
 
         try:
             markdown = report_markdown(folder)

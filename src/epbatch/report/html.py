@@ -79,6 +79,16 @@ class ReportInputs:
         return [str(p) for p in listed if str(p) in self.frame.columns]
 
 
+@dataclass(frozen=True)
+class Report:
+    """What the page and the Prefect artifact both show, read and drawn once."""
+
+    inputs: ReportInputs
+    savings: pd.DataFrame | None  # ``savings_frame``
+    eui_chart: str  # "" when no variant succeeded
+    savings_chart: str  # "" when no variant has savings
+
+
 def load_inputs(folder: Path) -> ReportInputs:
     """Read what the report shows from a batch folder; ``ReportError`` without results."""
     results = folder / RESULTS_FILE
@@ -124,17 +134,18 @@ def _stem(name: str) -> str:
     return Path(str(name)).stem
 
 
-def _group(row: Any) -> str:
-    return f"{_stem(row['model'])} · {_stem(row['weather'])}"
+def _groups(frame: pd.DataFrame) -> list[str]:
+    """Each row's model · weather."""
+    pairs = zip(frame["model"], frame["weather"], strict=True)
+    return [f"{_stem(model)} · {_stem(weather)}" for model, weather in pairs]
 
 
 def _labels(frame: pd.DataFrame) -> list[str]:
-    """A short label per row: the set, plus model and weather when the batch has several."""
-    several = frame["model"].nunique() > 1 or frame["weather"].nunique() > 1
-    return [
-        f"{r['construction_set']} · {_group(r)}" if several else str(r["construction_set"])
-        for r in frame.to_dict("records")
-    ]
+    """A short label per row: the set, plus model and weather when the rows have several."""
+    sets = [str(s) for s in frame["construction_set"]]
+    if frame["model"].nunique() > 1 or frame["weather"].nunique() > 1:
+        return [f"{s} · {g}" for s, g in zip(sets, _groups(frame), strict=True)]
+    return sets
 
 
 def succeeded(frame: pd.DataFrame) -> pd.DataFrame:
@@ -339,36 +350,69 @@ def _summary(inputs: ReportInputs) -> str:
     )
 
 
-def _eui(inputs: ReportInputs) -> str:
-    done = succeeded(inputs.frame).copy()
+def _with_groups(frame: pd.DataFrame) -> pd.DataFrame:
+    """The succeeded variants, each with its ``group`` (model · weather)."""
+    done = succeeded(frame).copy()
+    done["group"] = _groups(done)
+    return done
+
+
+def _eui_measure(inputs: ReportInputs, done: pd.DataFrame) -> tuple[str, str, str]:
+    """What the EUI chart shows: its column, axis label and description."""
+    if design_days(inputs.frame) and done["design_heating_kw"].notna().any():
+        return (
+            "design_heating_kw",
+            "zones' design heating load, kW (sizing)",
+            "A design-days run has no annual energy: the zones' design heating loads",
+        )
+    return "eui_mj_m2", "EUI, MJ/m² (site)", "Site energy per total building area"
+
+
+def _eui_chart(inputs: ReportInputs) -> str:
+    """The EUI chart ("" when no variant succeeded)."""
+    done = _with_groups(inputs.frame)
+    if done.empty:
+        return ""
+    value, axis, _ = _eui_measure(inputs, done)
+    return charts.grouped_bars(done, "group", "construction_set", value, axis, "eui")
+
+
+def _eui(report: Report) -> str:
+    done = _with_groups(report.inputs.frame)
     if done.empty:
         return '<section id="eui"><h2>EUI per variant</h2><p>No variant succeeded.</p></section>'
-    done["group"] = [_group(r) for r in done.to_dict("records")]
-    value, axis = "eui_mj_m2", "EUI, MJ/m² (site)"
-    what = "Site energy per total building area"
-    if design_days(inputs.frame) and done["design_heating_kw"].notna().any():
-        value, axis = "design_heating_kw", "zones' design heating load, kW (sizing)"
-        what = "A design-days run has no annual energy: the zones' design heating loads"
-    svg = charts.grouped_bars(
-        done.assign(**{value: done[value].fillna(0)}),
-        "group",
-        "construction_set",
-        value,
-        axis,
-        "eui",
-    )
+    _, _, what = _eui_measure(report.inputs, done)
     n_groups = done["group"].nunique()
     return (
         '<section id="eui"><h2>EUI per variant</h2>'
         f'<p class="muted">{_e(what)}, grouped by model and weather, '
         "one bar per construction set.</p>"
-        f"{_chart(svg)}{_left_out(n_groups, charts.MAX_GROUPS, 'model x weather groups')}"
+        f"{_chart(report.eui_chart)}"
+        f"{_left_out(n_groups, charts.MAX_GROUPS, 'model x weather groups')}"
         "</section>"
     )
 
 
-def _savings(inputs: ReportInputs) -> str:
-    savings = savings_frame(inputs.frame)
+def _ranked(savings: pd.DataFrame) -> pd.DataFrame:
+    """The variants with savings, most site energy saved first."""
+    return savings[savings["note"].isna()].sort_values("site_savings_gj", ascending=False)
+
+
+def _savings_chart(savings: pd.DataFrame | None) -> str:
+    """The savings chart, in % ("" when no variant has savings)."""
+    if savings is None or _ranked(savings).empty:
+        return ""
+    valid = _ranked(savings)
+    return charts.multi_bars(
+        _labels(valid),
+        {k: valid[f"{k}_savings_pct"].tolist() for k in SAVINGS},
+        "savings against the baseline, % (positive: less energy)",
+        "savings",
+    )
+
+
+def _savings(report: Report) -> str:
+    savings = report.savings
     title = '<section id="savings"><h2>Savings against the baseline</h2>'
     if savings is None:
         return (
@@ -379,22 +423,10 @@ def _savings(inputs: ReportInputs) -> str:
         )
     if savings.empty:
         return f"{title}<p>The study has only the <code>baseline</code> set.</p></section>"
-    valid = savings[savings["note"].isna()].sort_values("site_savings_gj", ascending=False)
+    valid = _ranked(savings)
     chart = ""
-    if not valid.empty:
-        several = savings["model"].nunique() > 1 or savings["weather"].nunique() > 1
-        labels = [
-            f"{r['construction_set']} · {_group(r)}" if several else str(r["construction_set"])
-            for r in valid.to_dict("records")
-        ]
-        chart = _chart(
-            charts.multi_bars(
-                labels,
-                {k: valid[f"{k}_savings_pct"].fillna(0).tolist() for k in SAVINGS},
-                "savings against the baseline, % (positive: less energy)",
-                "savings",
-            )
-        ) + _left_out(len(valid), charts.MAX_BARS, "variants")
+    if report.savings_chart:
+        chart = _chart(report.savings_chart) + _left_out(len(valid), charts.MAX_BARS, "variants")
     columns = ["variant_id", "baseline_variant_id", "site_baseline_gj", "site_gj"]
     for k in SAVINGS:
         columns += [f"{k}_savings_gj", f"{k}_savings_pct"]
@@ -557,12 +589,20 @@ def _results(inputs: ReportInputs) -> str:
     )
 
 
-def render(inputs: ReportInputs) -> str:
+def build_report(folder: Path) -> Report:
+    """Read the batch folder (``ReportError`` without results) and draw the shared charts."""
+    inputs = load_inputs(folder)
+    savings = savings_frame(inputs.frame)
+    return Report(inputs, savings, _eui_chart(inputs), _savings_chart(savings))
+
+
+def render(report: Report) -> str:
     """The whole page."""
+    inputs = report.inputs
     sections = [
         _summary(inputs),
-        _eui(inputs),
-        _savings(inputs),
+        _eui(report),
+        _savings(report),
         _end_uses(inputs),
         _unmet(inputs),
         _parameters(inputs),
@@ -591,14 +631,45 @@ def render(inputs: ReportInputs) -> str:
     )
 
 
+# The last report written, with the state of the files it was read from: the flow asks for the
+# Prefect artifact right after writing report.html, in the same process, and gets it without
+# reading the folder and drawing the charts again.
+_written: tuple[tuple[object, ...], Report] | None = None
+
+
+def _sources(folder: Path) -> tuple[object, ...]:
+    """The report's input files as they are now: path, size and modification time of each."""
+    state: list[object] = []
+    for name in (RESULTS_FILE, BATCH_FILE, SENSITIVITY_FILE):
+        path = (folder / name).absolute()
+        try:
+            stat = path.stat()
+        except OSError:
+            state.append(path)
+        else:
+            state.append((path, stat.st_size, stat.st_mtime_ns))
+    return tuple(state)
+
+
 def write_report(folder: Path) -> Path:
     """Write ``<folder>/report.html`` (atomically) from the folder's saved results."""
-    page = render(load_inputs(folder))
+    global _written
+    sources = _sources(folder)
+    report = build_report(folder)
     path = folder / REPORT_FILE
     partial = path.with_suffix(".html.partial")
-    partial.write_text(page, encoding="utf-8")
+    partial.write_text(render(report), encoding="utf-8")
     partial.replace(path)
+    _written = (sources, report)
     return path
+
+
+def _report(folder: Path) -> Report:
+    """The report just written for ``folder`` if its inputs are unchanged, else a new one."""
+    written = _written
+    if written is not None and written[0] == _sources(folder):
+        return written[1]
+    return build_report(folder)
 
 
 # --- the Prefect UI's version ------------------------------------------------------------------
@@ -615,8 +686,8 @@ def _md(value: Any) -> str:
 def report_markdown(folder: Path, max_bytes: int = ARTIFACT_MAX_BYTES) -> str:
     """The key charts (EUI, savings; SVG as data URIs) and the savings table, in markdown,
     within ``max_bytes`` (charts are dropped first, then table rows)."""
-    inputs = load_inputs(folder)
-    s = summary_figures(inputs)
+    report = _report(folder)
+    s = summary_figures(report.inputs)
     head = [
         f"### Batch report: {s['succeeded']} of {s['variants']} variants succeeded, "
         f"{s['failed']} failed, {s['cached']} cached; wall time {_duration(s['wall_time_s'])}, "
@@ -624,33 +695,21 @@ def report_markdown(folder: Path, max_bytes: int = ARTIFACT_MAX_BYTES) -> str:
         f"Full report: `{folder / REPORT_FILE}`",
     ]
     images = []
-    done = succeeded(inputs.frame).copy()
-    if not done.empty:
-        done["group"] = [_group(r) for r in done.to_dict("records")]
-        eui = charts.grouped_bars(
-            done, "group", "construction_set", "eui_mj_m2", "EUI, MJ/m² (site)", "md-eui"
-        )
-        images.append(f"![EUI per variant]({_data_uri(eui)})")
-    savings = savings_frame(inputs.frame)
+    if report.eui_chart:
+        images.append(f"![EUI per variant]({_data_uri(report.eui_chart)})")
+    if report.savings_chart:
+        images.append(f"![Savings against the baseline]({_data_uri(report.savings_chart)})")
+    savings = report.savings
     table: list[str] = []
     if savings is None:
         table.append("No `baseline` construction set in this study: no savings.")
     elif not savings.empty:
-        valid = savings[savings["note"].isna()].sort_values("site_savings_gj", ascending=False)
-        if not valid.empty:
-            svg = charts.multi_bars(
-                [f"{r['construction_set']} · {_group(r)}" for r in valid.to_dict("records")],
-                {k: valid[f"{k}_savings_pct"].fillna(0).tolist() for k in SAVINGS},
-                "savings against the baseline, %",
-                "md-savings",
-            )
-            images.append(f"![Savings against the baseline]({_data_uri(svg)})")
         table.append(
             "| variant | site GJ saved | site % | heating GJ saved | heating % | cooling GJ saved "
             "| cooling % | note |"
         )
         table.append("|---|---:|---:|---:|---:|---:|---:|---|")
-        ordered = pd.concat([valid, savings[savings["note"].notna()]])
+        ordered = pd.concat([_ranked(savings), savings[savings["note"].notna()]])
         for r in ordered.head(ARTIFACT_MAX_ROWS).to_dict("records"):
             table.append(
                 f"| {_md(r['variant_id'])} | {_md(r['site_savings_gj'])} | "

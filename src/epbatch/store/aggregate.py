@@ -17,6 +17,7 @@ from typing import Any, get_args
 
 import pandas as pd
 
+from epbatch.report.html import write_report
 from epbatch.results.records import Status, VariantResult
 from epbatch.results.sensitivity import METHODS, analyse, write_sensitivity
 from epbatch.store.database import BatchRow, database, results_frame, store_batch, write_tables
@@ -226,8 +227,6 @@ def cached_series(plan: BatchPlan, results: Sequence[VariantResult]) -> None:
 def write_batch_report(folder: Path) -> Path | None:
     """Write the batch's ``report.html``; a report that cannot be made is logged, never lost
     results (``epbatch report BATCH_ID`` makes it again)."""
-    from epbatch.report.html import write_report  # matplotlib loads only for the report
-
     try:
         return write_report(folder)
     except Exception as error:
