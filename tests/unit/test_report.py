@@ -238,7 +238,7 @@ def test_the_artifact_reuses_what_write_report_read_and_drew(
     assert calls["read"] == 2 and calls["eui"] == 2
 
 
-def test_a_thousand_variants_report_in_under_two_seconds(tmp_path: Path):
+def test_a_thousand_variants_report_in_under_ten_seconds(tmp_path: Path):
     """CPU time of this process (the report is single-threaded: on an idle machine its wall
     time), so that other work on the shared cores does not decide the test."""
     fake_batch(tmp_path, models=10, weathers=10, sets=10)
@@ -247,7 +247,7 @@ def test_a_thousand_variants_report_in_under_two_seconds(tmp_path: Path):
     elapsed = time.process_time() - start
     page = read_page(path)
     assert len(table_rows(page, "results")) == 1000
-    assert elapsed < 2, f"{elapsed:.1f} s"  # 0.3 s, 2.4 s with matplotlib
+    assert elapsed < 10, f"{elapsed:.1f} s"  # issue 16's bound; 0.3 s here (bench_report.py)
 
 
 @pytest.mark.parametrize(
