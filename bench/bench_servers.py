@@ -7,7 +7,9 @@
 Each round plans the variant IDFs once (``plan_batch``) and times, one after the other and each
 on fresh result storage (``PREFECT_LOCAL_STORAGE_PATH``) and a fresh output folder:
 
-- ``alone``: the engine alone, ``xargs -P SLOTS`` (every ratio is to this run of the round);
+- ``alone``: the engine alone, ``xargs -P SLOTS`` (every ratio is to this run of the round; with
+  ``--paired``, it runs right before each contender, and each ratio is to that run: on a host
+  whose speed drifts by tens of % within a round, as this one's did);
 - ``epbatch-server``: ``epbatch run`` reporting to an ``epbatch server --database postgres``;
 - ``stock``: ``epbatch run`` reporting to a stock ``prefect server start`` (SQLite, Prefect's
   default settings) with ``prefect concurrency-limit create energyplus SLOTS``;
@@ -334,6 +336,7 @@ def rounds(
     trace = Path(os.environ["EPBATCH_TRACE"])
     results: dict[str, list[Trace]] = {name: [] for name in contenders}
     others = [name for name in contenders if name != "alone"]
+    baselines.update({name: [] for name in others})
     for r in range(1, args.rounds + 1):
         work = root / f"round-{r}"
         work.mkdir()
@@ -347,22 +350,36 @@ def rounds(
         if r == 1:
             print(f"{len(variants)} variants per run\n{HEADER}", flush=True)
         shift = (r - 1) % max(1, len(others))
-        for name in ["alone", *others[shift:], *others[:shift]]:
+        order = [*others[shift:], *others[:shift]]
+        if args.paired:  # the engine alone right before each contender
+            order = [step for name in order for step in ("alone", name)] or ["alone"]
+        else:
+            order = ["alone", *order]
+        for name in order:
             run = plan_run(name, work, study, variants, wrapper)
             log = root / "logs" / f"round-{r}-{name}.log"
             t = run_contender(contenders[name], run, trace, args.slots, log)
             results[name].append(t)
+            if name != "alone":
+                baselines[name].append(results["alone"][-1])
             server = bool(contenders[name].server_pids)
             print(row(r, name, t, results["alone"][-1], len(variants), server), flush=True)
         shutil.rmtree(work)
     return results
 
 
-def summary(results: dict[str, list[Trace]]) -> None:
-    alone = results["alone"]
-    print(f"\nmedians over {len(alone)} rounds (ratio: wall / the same round's alone)")
+# contender -> the ``alone`` run each of its runs is divided by (the round's first, or with
+# --paired the one right before it)
+baselines: dict[str, list[Trace]] = {}
+
+
+def summary(results: dict[str, list[Trace]], paired: bool) -> None:
+    rounds_run = len(results[next(iter(results))])
+    against = "the alone run right before it" if paired else "the same round's alone"
+    print(f"\nmedians over {rounds_run} rounds (ratio: wall / {against})")
     print(f"{'contender':16}{'ratio':>7}{'(min-max)':>14}{'first s':>9}{'gap ms':>8}{'wall s':>8}")
     for name, runs in results.items():
+        alone = baselines.get(name, runs)
         ratios = [t.wall / a.wall for t, a in zip(runs, alone, strict=True)]
         print(
             f"{name:16}{statistics.median(ratios):7.3f}"
@@ -448,6 +465,12 @@ def main() -> None:
     parser.add_argument("--variants", type=int, default=24, help="w1's variants (w2 has 12)")
     parser.add_argument("--slots", type=int, default=2)
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument(
+        "--paired",
+        action="store_true",
+        help="the engine alone right before each contender, each ratio to that run (a host "
+        "whose speed drifts within a round)",
+    )
     parser.add_argument("--only", help=f"comma-separated, of {','.join(CONTENDERS)}")
     parser.add_argument("--models", type=Path, default=MODELS, help="the real models' folder")
     args = parser.parse_args()
@@ -463,7 +486,7 @@ def main() -> None:
         shoebox = write_demo_model(root / "models" / "shoebox.idf")
         with started(names, root, args.slots) as contenders:
             results = rounds(args, contenders, root, wrapper, shoebox)
-        summary(results)
+        summary(results, args.paired)
         keep = False
     except BenchError as error:
         print(f"bench_servers: {error}", file=sys.stderr)
