@@ -374,19 +374,26 @@ baselines: dict[str, list[Trace]] = {}
 
 
 def summary(results: dict[str, list[Trace]], paired: bool) -> None:
-    rounds_run = len(results[next(iter(results))])
+    rounds_run = min(len(runs) for runs in results.values())  # --paired: more alone runs
     against = "the alone run right before it" if paired else "the same round's alone"
     print(f"\nmedians over {rounds_run} rounds (ratio: wall / {against})")
-    print(f"{'contender':16}{'ratio':>7}{'(min-max)':>14}{'first s':>9}{'gap ms':>8}{'wall s':>8}")
+    celery = results.get("celery")
+    print(
+        f"{'contender':16}{'ratio':>7}{'(min-max)':>14}{'first s':>9}{'gap ms':>8}{'wall s':>8}"
+        + (f"{'vs celery':>11}" if celery else "")
+    )
     for name, runs in results.items():
         alone = baselines.get(name, runs)
         ratios = [t.wall / a.wall for t, a in zip(runs, alone, strict=True)]
+        # the same round's Celery run: what both did after an engine-alone run, side by side
+        versus = [t.wall / c.wall for t, c in zip(runs, celery, strict=False)] if celery else []
         print(
             f"{name:16}{statistics.median(ratios):7.3f}"
             f"{f'({min(ratios):.2f}-{max(ratios):.2f})':>14}"
             f"{statistics.median(t.first_start for t in runs):9.2f}"
             f"{statistics.median(t.handover_gap for t in runs) * 1000:8.0f}"
             f"{statistics.median(t.wall for t in runs):8.2f}"
+            + (f"{statistics.median(versus):11.3f}" if versus and name != "alone" else "")
         )
 
 
