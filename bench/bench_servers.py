@@ -332,11 +332,13 @@ def rounds(
     root: Path,
     wrapper: Path,
     shoebox: Path,
-) -> dict[str, list[Trace]]:
+) -> tuple[dict[str, list[Trace]], dict[str, list[Trace]]]:
+    """Each contender's runs, and the ``alone`` run each of them is divided by (the round's
+    first, or with --paired the one right before it)."""
     trace = Path(os.environ["EPBATCH_TRACE"])
     results: dict[str, list[Trace]] = {name: [] for name in contenders}
     others = [name for name in contenders if name != "alone"]
-    baselines.update({name: [] for name in others})
+    baselines: dict[str, list[Trace]] = {name: [] for name in others}
     for r in range(1, args.rounds + 1):
         work = root / f"round-{r}"
         work.mkdir()
@@ -365,15 +367,12 @@ def rounds(
             server = bool(contenders[name].server_pids)
             print(row(r, name, t, results["alone"][-1], len(variants), server), flush=True)
         shutil.rmtree(work)
-    return results
+    return results, baselines
 
 
-# contender -> the ``alone`` run each of its runs is divided by (the round's first, or with
-# --paired the one right before it)
-baselines: dict[str, list[Trace]] = {}
-
-
-def summary(results: dict[str, list[Trace]], paired: bool) -> None:
+def summary(
+    results: dict[str, list[Trace]], baselines: dict[str, list[Trace]], paired: bool
+) -> None:
     rounds_run = min(len(runs) for runs in results.values())  # --paired: more alone runs
     against = "the alone run right before it" if paired else "the same round's alone"
     print(f"\nmedians over {rounds_run} rounds (ratio: wall / {against})")
@@ -492,8 +491,8 @@ def main() -> None:
         clean_environment(real, wrapper, root / "trace.txt", root / "cache")
         shoebox = write_demo_model(root / "models" / "shoebox.idf")
         with started(names, root, args.slots) as contenders:
-            results = rounds(args, contenders, root, wrapper, shoebox)
-        summary(results, args.paired)
+            results, baselines = rounds(args, contenders, root, wrapper, shoebox)
+        summary(results, baselines, args.paired)
         keep = False
     except BenchError as error:
         print(f"bench_servers: {error}", file=sys.stderr)

@@ -400,9 +400,9 @@ def _ranked(savings: pd.DataFrame) -> pd.DataFrame:
 
 def _savings_chart(savings: pd.DataFrame | None) -> str:
     """The savings chart, in % ("" when no variant has savings)."""
-    if savings is None or _ranked(savings).empty:
+    valid = _ranked(savings) if savings is not None else None
+    if valid is None or valid.empty:
         return ""
-    valid = _ranked(savings)
     return charts.multi_bars(
         _labels(valid),
         {k: valid[f"{k}_savings_pct"].tolist() for k in SAVINGS},
