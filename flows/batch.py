@@ -105,11 +105,15 @@ def _submit(
     return future
 
 
-def _load_storage_meanwhile() -> None:
+def _prepare_storage_meanwhile(database_url: str) -> None:
     """The storage and the report: pandas, SQLAlchemy, Alembic (~0.6-0.9 s to import; the
-    report's own modules ~0.03 s), imported while the engines run, neither before the first one
-    starts nor after the last one ends."""
-    threading.Thread(target=import_module, args=("epbatch.store.aggregate",), daemon=True).start()
+    report's own modules ~0.03 s) imported, and the results database created or upgraded,
+    while the engines run, neither before the first one starts nor after the last one ends."""
+
+    def prepare() -> None:
+        import_module("epbatch.store.aggregate").prepare_database(database_url)
+
+    threading.Thread(target=prepare, name="epbatch-storage", daemon=True).start()
 
 
 def _task_runner(slots: int, dask_address: str | None, head_started: bool) -> TaskRunner[Any]:
@@ -208,7 +212,7 @@ def _run_variants(
     runs = _Submissions(pool, plan)
     lease_pool().adopt(head_start.stop())  # from now on, only task runs start engines
     runs.fill()
-    _load_storage_meanwhile()
+    _prepare_storage_meanwhile(get_settings().resolved_database_url)
     by_id: dict[str, VariantResult] = {}
     stopped = False
     while runs.pending:

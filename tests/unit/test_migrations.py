@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from epbatch.store.database import upgrade_database
-from epbatch.store.migrate import MIGRATIONS, display_url
+from epbatch.store.migrate import MIGRATIONS, display_url, head_revisions
 from epbatch.variants.plan import BatchSummary
 from tests import storage_checks
 
@@ -89,3 +89,15 @@ def test_the_head_read_from_the_scripts_is_alembics():
     from epbatch.store.migrate import alembic_config, head_revisions
 
     assert head_revisions() == frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
+
+
+def test_a_batch_prepares_its_new_database_ahead_and_leaves_a_bad_one_to_the_end(tmp_path: Path):
+    from epbatch.store.aggregate import prepare_database
+
+    url = f"sqlite:///{tmp_path / 'results.sqlite'}"
+    prepare_database(url)
+    with create_engine(url).connect() as db:
+        [(head,)] = db.execute(text("SELECT version_num FROM alembic_version")).fetchall()
+    assert {head} == head_revisions()
+    (tmp_path / "a-file").write_text("")
+    prepare_database(f"sqlite:///{tmp_path / 'a-file' / 'results.sqlite'}")  # no raise
