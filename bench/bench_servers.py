@@ -23,7 +23,8 @@ The servers, Redis and the Celery worker start once before the rounds (in tempor
 and stop at the end; ``alone`` runs first in every round, the others' order rotates per round.
 Every engine runs through bench_trace.py's tracing wrapper, so each run also reports the time
 to the first engine, the mean idle gap per slot hand-over (on a mixed batch it includes the
-slots' imbalance at the end), the tail (last engine's end to exit), the client's own CPU per
+slots' imbalance at the end), the tail (last engine's end to exit), "engine x" (the mean
+engine run time / the alone run's: how much the engines were slowed), the client's own CPU per
 variant and the server's per variant: the ``epbatch server`` tree plus its PostgreSQL, the
 stock server's tree, the Celery worker (pool included, engines not) plus Redis.
 
@@ -314,7 +315,7 @@ def run_contender(contender: Contender, run: Run, trace: Path, slots: int, log: 
 
 HEADER = (
     f"{'round':6}{'contender':16}{'wall s':>8}{'ratio':>7}{'first s':>9}{'gap ms':>8}"
-    f"{'tail s':>8}{'cpu ms/v':>10}{'server ms/v':>13}"
+    f"{'tail s':>8}{'engine x':>9}{'cpu ms/v':>10}{'server ms/v':>13}"
 )
 
 
@@ -322,7 +323,8 @@ def row(r: int, name: str, t: Trace, alone: Trace, n: int, server: bool) -> str:
     server_ms = f"{t.server_cpu / n * 1000:13.0f}" if server else f"{'-':>13}"
     return (
         f"{r:<6}{name:16}{t.wall:8.2f}{t.wall / alone.wall:7.3f}{t.first_start:9.2f}"
-        f"{t.handover_gap * 1000:8.0f}{t.tail:8.2f}{t.cpu / n * 1000:10.0f}{server_ms}"
+        f"{t.handover_gap * 1000:8.0f}{t.tail:8.2f}{t.engine_mean / alone.engine_mean:9.3f}"
+        f"{t.cpu / n * 1000:10.0f}{server_ms}"
     )
 
 
@@ -378,12 +380,13 @@ def summary(
     print(f"\nmedians over {rounds_run} rounds (ratio: wall / {against})")
     celery = results.get("celery")
     print(
-        f"{'contender':16}{'ratio':>7}{'(min-max)':>14}{'first s':>9}{'gap ms':>8}{'wall s':>8}"
-        + (f"{'vs celery':>11}" if celery else "")
+        f"{'contender':16}{'ratio':>7}{'(min-max)':>14}{'first s':>9}{'gap ms':>8}"
+        f"{'engine x':>9}{'wall s':>8}" + (f"{'vs celery':>11}" if celery else "")
     )
     for name, runs in results.items():
         alone = baselines.get(name, runs)
         ratios = [t.wall / a.wall for t, a in zip(runs, alone, strict=True)]
+        slowed = [t.engine_mean / a.engine_mean for t, a in zip(runs, alone, strict=True)]
         # the same round's Celery run: what both did after an engine-alone run, side by side
         versus = [t.wall / c.wall for t, c in zip(runs, celery, strict=False)] if celery else []
         print(
@@ -391,6 +394,7 @@ def summary(
             f"{f'({min(ratios):.2f}-{max(ratios):.2f})':>14}"
             f"{statistics.median(t.first_start for t in runs):9.2f}"
             f"{statistics.median(t.handover_gap for t in runs) * 1000:8.0f}"
+            f"{statistics.median(slowed):9.3f}"
             f"{statistics.median(t.wall for t in runs):8.2f}"
             + (f"{statistics.median(versus):11.3f}" if versus and name != "alone" else "")
         )
