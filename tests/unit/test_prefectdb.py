@@ -60,3 +60,17 @@ def _normalized(sql: str) -> set[tuple[str, ...]]:
     in a different order from one run of the migrations to the next."""
     statements = sql.split(";\n")
     return {tuple(sorted(line.strip().rstrip(",") for line in s.splitlines())) for s in statements}
+
+
+def test_a_database_from_the_dump_is_at_head_and_others_are_not(tmp_path):
+    from epbatch.ops.prefectdb import at_head
+
+    path = tmp_path / "prefect.db"
+    assert not at_head(path)  # missing
+    assert create_database(path) and at_head(path)
+    with sqlite3.connect(path) as db:
+        db.execute("UPDATE alembic_version SET version_num = 'an-older-one'")
+    assert not at_head(path)  # Prefect's migrations check must run
+    (tmp_path / "broken.db").write_text("not SQLite")
+    assert not at_head(tmp_path / "broken.db")
+    assert not at_head(path, schema_file("0.0.0"))  # no dump for that Prefect version

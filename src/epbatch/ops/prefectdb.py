@@ -9,6 +9,7 @@ Any other Prefect version, database URL or an existing file: Prefect's own migra
 """
 
 import os
+import re
 import sqlite3
 import subprocess
 import sys
@@ -53,6 +54,22 @@ def create_database(path: Path, schema: Path | None = None) -> bool:
     finally:
         partial.unlink()
     return True
+
+
+def at_head(path: Path, schema: Path | None = None) -> bool:
+    """Whether the SQLite database at ``path`` is at the Alembic head of this Prefect version's
+    dump (then a server need not run its migrations check: ~0.4 s of CPU, Alembic's import)."""
+    schema = schema or schema_file()
+    if not (path.is_file() and schema.is_file()):
+        return False
+    head = re.search(r"INSERT INTO \"?alembic_version\"? VALUES\('([^']+)'\)", schema.read_text())
+    try:
+        with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as connection:
+            rows = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+        connection.close()
+    except sqlite3.Error:
+        return False
+    return head is not None and rows == [(head.group(1),)]
 
 
 def dump(path: Path) -> str:

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import certifi
 
-from epbatch.ops.prefectdb import DATABASE_URL, create_database, default_database
+from epbatch.ops.prefectdb import DATABASE_URL, at_head, create_database, default_database
 from epbatch.run.cachefiles import write_private
 
 # Blocked `energyplus` tasks re-poll the server after min(mean run time, this) seconds
@@ -140,6 +140,9 @@ def ui_env(host: str, port: int) -> dict[str, str]:
     return {"PREFECT_UI_API_URL": api_url(reachable, port)}
 
 
+MIGRATE_ON_START = "PREFECT_API_DATABASE_MIGRATE_ON_START"
+
+
 def start_server(
     host: str, port: int, extra_env: dict[str, str] | None = None, log: Path | None = None
 ) -> subprocess.Popen[bytes]:
@@ -155,6 +158,8 @@ def start_server(
     database = default_database(env, profile_setting(DATABASE_URL))
     if database is not None:
         create_database(database)  # a new one: at Prefect's head without its migrations
+        if at_head(database):  # nothing to migrate: no Alembic import, no migrations check
+            env = {MIGRATE_ON_START: "false"} | env
     setpriv = shutil.which("setpriv") if log else None
     watchdog = [setpriv, "--pdeathsig", "TERM", "--"] if setpriv else []
     command = [
@@ -199,8 +204,10 @@ TEMPORARY_SERVER_ENV = {
         )
     },
     "PREFECT_SERVER_SERVICES_DB_VACUUM_ENABLED": "[]",
-    # block types are for deployments and the UI; a later lasting server registers them
+    # block types are for deployments and the UI; a later lasting server registers them (and
+    # no memo of them: it imports every Prefect collection installed, prefect-dask's Dask too)
     "PREFECT_API_BLOCKS_REGISTER_ON_START": "false",
+    "PREFECT_MEMOIZE_BLOCK_AUTO_REGISTRATION": "false",
 }
 
 
