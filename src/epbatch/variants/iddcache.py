@@ -78,10 +78,11 @@ def _restore_shipped(idd: Path) -> bool:
     """The parsed IDD from the package, if it has this IDD's for this eppy (~0.15 s)."""
     try:
         data = lzma.decompress(shipped_file(idd).read_bytes())
-    except OSError:  # another engine or eppy
+        with paused_gc():
+            state = _DataOnly(io.BytesIO(data)).load()
+    except Exception:  # none for another engine or eppy (or a damaged one): parse instead
         return False
-    with paused_gc():
-        IDF.setidd(*_DataOnly(io.BytesIO(data)).load())
+    IDF.setidd(*state)
     return True
 
 
