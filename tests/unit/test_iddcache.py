@@ -39,12 +39,18 @@ def load(model: Path, cache: Path, idd: Path | None = None) -> str:
     return done.stdout.strip()
 
 
+def copy_idd(folder: Path, extra: bytes = b"") -> Path:
+    """The engine's IDD copied into ``folder``, with ``extra`` bytes at its end."""
+    folder.mkdir(exist_ok=True)
+    copy = folder / "Energy+.idd"
+    copy.write_bytes(find_engine().idd.read_bytes() + extra)
+    return copy
+
+
 @pytest.fixture
 def idd(tmp_path: Path) -> Path:
     """Another copy of the engine's IDD (one more comment line): the package has no parse of it."""
-    copy = tmp_path / "Energy+.idd"
-    copy.write_bytes(find_engine().idd.read_bytes() + b"\n! another install\n")
-    return copy
+    return copy_idd(tmp_path, b"\n! another install\n")
 
 
 @pytest.fixture
@@ -112,14 +118,8 @@ def test_a_first_run_reads_the_package_s_parse_and_writes_no_cache(models: Path,
     cache = tmp_path / "cache"
     from_package = load(models / "5ZoneAirCooled.idf", cache)
     assert not list(cache.glob("eppy-idd-*"))
-    assert from_package == load(models / "5ZoneAirCooled.idf", tmp_path / "other", _copy(tmp_path))
-
-
-def _copy(tmp_path: Path) -> Path:
-    copy = tmp_path / "copy" / "Energy+.idd"
-    copy.parent.mkdir()
-    copy.write_bytes(find_engine().idd.read_bytes())  # same content elsewhere: from the package too
-    return copy
+    same_elsewhere = copy_idd(tmp_path / "copy")  # the same content: from the package too
+    assert from_package == load(models / "5ZoneAirCooled.idf", tmp_path / "other", same_elsewhere)
 
 
 def test_the_package_s_parse_is_read_as_data_only():

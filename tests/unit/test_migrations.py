@@ -86,7 +86,7 @@ def test_concurrent_first_upgrades_wait_for_each_other(tmp_path: Path):
 def test_the_head_read_from_the_scripts_is_alembics():
     from alembic.script import ScriptDirectory
 
-    from epbatch.store.migrate import alembic_config, head_revisions
+    from epbatch.store.migrate import alembic_config
 
     assert head_revisions() == frozenset(ScriptDirectory.from_config(alembic_config()).get_heads())
 

@@ -20,7 +20,14 @@ import pandas as pd
 from epbatch.report.html import write_report
 from epbatch.results.records import Status, VariantResult
 from epbatch.results.sensitivity import METHODS, analyse, write_sensitivity
-from epbatch.store.database import BatchRow, database, results_frame, store_batch, write_tables
+from epbatch.store.database import (
+    BatchRow,
+    database,
+    results_frame,
+    store_batch,
+    upgrade_database,
+    write_tables,
+)
 from epbatch.store.migrate import display_url
 from epbatch.variants.plan import (
     BATCH_FILE,
@@ -62,7 +69,7 @@ def prepare_database(database_url: str) -> None:
     ~0.2 s, Alembic's import included, that would otherwise come after the last engine).
     A failure is left to ``store_or_explain``, which meets it again and says what to do."""
     try:
-        database(database_url).dispose()
+        upgrade_database(database_url)
     except Exception as error:
         logger.debug("results database not prepared ahead: %r", error)
 
