@@ -276,7 +276,7 @@ def run_energyplus_batch(
             by_id = _run_variants(pool, plan, progress, logger)  # inside: leaving cancels runs
     finally:
         head_start.abandon()  # its simulations were all claimed: it ends with the batch
-        lease_pool().release_idle()  # the slots this batch's variants handed on, now
+        lease_pool().release_all()  # the slots this batch's variants handed on, now
         ui.close()
     results = [by_id[name.variant_id] for name in plan.variants.names]
     ui.finish(results, parameter_values(plan))

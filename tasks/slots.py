@@ -34,7 +34,12 @@ RENEW_S = 15.0
 IDLE_S = 1.0  # a pooled lease no task took within this goes back to the server
 MAX_POLL_S = 1.0  # the longest wait between two tries when the limit is full
 INCREMENT = "/v2/concurrency_limits/increment-with-lease"
+DECREMENT = "/v2/concurrency_limits/decrement-with-lease"
 LOCKED_RETRY_S = 0.1  # after a 503 from a busy SQLite server
+# A variant waiting for a slot waits this long for a server that went away (a restart) before
+# its task run fails (the flow then submits it again once the API answers).
+AWAY_S = 300.0
+RELEASE_RETRY_S = 1.0  # a release the server could not take (away, restarting) is tried again
 
 
 class LeasePool:
@@ -49,6 +54,7 @@ class LeasePool:
         self._free: dict[UUID, float] = {}  # lease -> when it was given back
         self._held: set[UUID] = set()
         self._head_start: set[UUID] = set()  # adopted from a head start (see ``adopt``)
+        self._unreleased: dict[UUID, float] = {}  # released, not yet taken: until it expires
         self._no_limit = False  # the server has no such limit: nothing to hold
         self._limits: dict[str, bool] = {}  # other tags' limits: whether the server has them
         threading.Thread(target=self._maintain, name="epbatch-slot-leases", daemon=True).start()
@@ -93,7 +99,7 @@ class LeasePool:
                 self._free[lease] = time.monotonic()
                 self._returned.notify()
         if release:
-            self._call(self._client.release_concurrency_slots_with_lease, lease)
+            self._release([lease])
             with self._lock:
                 self._returned.notify()  # a waiting task run asks the server now
 
@@ -123,8 +129,43 @@ class LeasePool:
             for lease in idle:
                 del self._free[lease]
                 self._head_start.discard(lease)
-        for lease in idle:
-            self._call(self._client.release_concurrency_slots_with_lease, lease)
+        self._release(idle)
+
+    def release_all(self) -> None:
+        """At a batch's end: every pooled lease back to the server, waiting while the server is
+        away (at most until the leases expire anyway), so that no slot stays held by a process
+        that exits meanwhile."""
+        self.release_idle()
+        while self._retry_releases():
+            time.sleep(RELEASE_RETRY_S)
+
+    def _release(self, leases: list[UUID]) -> None:
+        """Give ``leases`` back. Each stays in ``_unreleased`` until the server took it: a
+        server away or restarting (Prefect's client then retries for up to a minute, in a
+        thread that may not live that long) gets it again every ``RELEASE_RETRY_S``."""
+        with self._lock:
+            for lease in leases:
+                self._unreleased.setdefault(lease, time.monotonic() + LEASE_S)
+        for lease in leases:
+            try:
+                status = self._post(DECREMENT, {"lease_id": str(lease)}).status_code
+            except httpx.TransportError:
+                continue
+            if status < 500:  # taken, or unknown to the server (expired, released)
+                with self._lock:
+                    self._unreleased.pop(lease, None)
+
+    def _retry_releases(self) -> bool:
+        """Try the releases the server did not take again (not the expired ones): whether any
+        is still waiting."""
+        now = time.monotonic()
+        with self._lock:
+            for lease in [lease for lease, ends in self._unreleased.items() if ends <= now]:
+                del self._unreleased[lease]
+            waiting = list(self._unreleased)
+        self._release(waiting)
+        with self._lock:
+            return bool(self._unreleased)
 
     def _take(self) -> UUID | None:
         with self._lock:
@@ -136,16 +177,23 @@ class LeasePool:
             return lease
 
     def _acquire(self, holder: ConcurrencyLeaseHolder | None) -> UUID | None:
+        away_since: float | None = None
         while not self._no_limit:
-            response = self._increment(holder)
+            try:
+                response = self._increment(holder)
+            except httpx.TransportError:  # away (a restart): wait for it as for a full limit
+                away_since = away_since or time.monotonic()
+                if time.monotonic() - away_since > AWAY_S:
+                    raise
+                if lease := self._wait_for_free(MAX_POLL_S):
+                    return lease
+                continue
             if response.status_code == 503:  # SQLite's "database is locked": try again soon
                 time.sleep(LOCKED_RETRY_S)
                 continue
             if response.status_code == 423:  # the limit is full: poll, whatever Retry-After says
                 wait = min(float(response.headers.get("Retry-After", MAX_POLL_S)), MAX_POLL_S)
-                with self._returned:  # woken at once when an engine of this process exits
-                    self._returned.wait_for(lambda: bool(self._free), timeout=wait)
-                if lease := self._take():
+                if lease := self._wait_for_free(wait):
                     return lease
                 continue
             response.raise_for_status()
@@ -159,11 +207,14 @@ class LeasePool:
             return lease
         return None
 
+    def _wait_for_free(self, timeout_s: float) -> UUID | None:
+        """A lease of this process's pool, woken at once when one of its engines exits."""
+        with self._returned:
+            self._returned.wait_for(lambda: bool(self._free), timeout=timeout_s)
+        return self._take()
+
     def _increment(self, holder: ConcurrencyLeaseHolder | None) -> httpx.Response:
-        """One acquisition call, its answer as it is: Prefect's client sleeps 2 s after a 503,
-        even with its retries off. Sent by the Prefect client's own HTTP client (the API's
-        address, auth and headers), without its retry loop."""
-        http: httpx.Client = self._client._client
+        """One acquisition call, its answer as it is."""
         body: dict[str, Any] = {
             "names": [LIMIT],
             "slots": 1,
@@ -171,15 +222,18 @@ class LeasePool:
             "lease_duration": LEASE_S,
             "holder": holder.model_dump(mode="json") if holder else None,
         }
-        request = http.build_request(
-            "POST", "/v2/concurrency_limits/increment-with-lease", json=body
-        )
-        response = httpx.Client.send(http, request)
-        if response.status_code == 403:  # e.g. a CSRF token needed: Prefect's client adds it
+        return self._post(INCREMENT, body)
+
+    def _post(self, path: str, body: dict[str, Any]) -> httpx.Response:
+        """One call, its answer as it is, sent by the Prefect client's own HTTP client (the
+        API's address, auth and headers) without its retry loop: that sleeps 2 s after a 503,
+        even with its retries off. A 403 (e.g. a CSRF token needed) is sent again through the
+        retry loop, which adds the token."""
+        http: httpx.Client = self._client._client
+        response = httpx.Client.send(http, http.build_request("POST", path, json=body))
+        if response.status_code == 403:
             try:
-                return self._client.increment_concurrency_slots_with_lease(
-                    [LIMIT], 1, "concurrency", lease_duration=LEASE_S, holder=holder
-                )
+                return http.request("POST", path, json=body)
             except httpx.HTTPStatusError as error:
                 return error.response
         return response
@@ -201,10 +255,13 @@ class LeasePool:
 
     def _maintain(self) -> None:
         """Release idle leases; renew the others every ``RENEW_S``, dropping lost ones."""
-        renewed = time.monotonic()
+        renewed = retried = time.monotonic()
         while True:
             time.sleep(0.2)
             self.release_idle(IDLE_S)
+            if self._unreleased and time.monotonic() - retried >= RELEASE_RETRY_S:
+                retried = time.monotonic()
+                self._retry_releases()
             if time.monotonic() - renewed < RENEW_S:
                 continue
             renewed = time.monotonic()

@@ -3,10 +3,11 @@
 import threading
 import time
 
+import httpx
 import pytest
 
 from epbatch.ops.leases import ONE_SLOT, NoLimit, ServerLeases
-from tasks.slots import IDLE_S, MAX_POLL_S, LeasePool
+from tasks.slots import DECREMENT, IDLE_S, MAX_POLL_S, RELEASE_RETRY_S, LeasePool
 from tests.flows.conftest import SLOTS
 from tests.flows.helpers import busy_slots, held_slots
 
@@ -32,6 +33,44 @@ def test_a_slot_no_variant_takes_goes_back_to_the_server(prefect_api):
     assert busy_slots() == 1
     time.sleep(IDLE_S + 0.6)
     assert busy_slots() == 0
+
+
+def refused_releases(monkeypatch: pytest.MonkeyPatch, count: int) -> list[str]:
+    """The next ``count`` releases meet a server that is away (a restart): refused."""
+    refused: list[str] = []
+    post = LeasePool._post
+
+    def away(pool: LeasePool, path: str, body: dict[str, object]) -> httpx.Response:
+        if path == DECREMENT and len(refused) < count:
+            refused.append(str(body["lease_id"]))
+            raise httpx.ConnectError("[Errno 111] Connection refused")
+        return post(pool, path, body)
+
+    monkeypatch.setattr(LeasePool, "_post", away)
+    return refused
+
+
+def test_a_release_the_server_did_not_take_is_sent_again_at_the_batch_end(prefect_api, monkeypatch):
+    """A batch that ends while the server restarts waits until the server takes its slots
+    back: a process exiting then leaves none held (for up to a minute, until the lease ends)."""
+    pool = LeasePool()
+    with pool.slot(None):
+        (lease,) = pool._held
+    refused = refused_releases(monkeypatch, 3)
+    pool.release_all()
+    assert refused == [str(lease)] * 3
+    assert busy_slots() == 0 and not pool._unreleased
+
+
+def test_an_idle_slot_the_server_did_not_take_back_is_released_later(prefect_api, monkeypatch):
+    pool = LeasePool()
+    refused = refused_releases(monkeypatch, 2)
+    with pool.slot(None):
+        pass
+    deadline = time.monotonic() + IDLE_S + 2 * RELEASE_RETRY_S + 10
+    while busy_slots() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert len(refused) == 2 and busy_slots() == 0 and not pool._unreleased
 
 
 def test_a_full_limit_is_polled_not_waited_out(prefect_api):

@@ -2,10 +2,12 @@
 
 Each test has its own ``epbatch server`` (PostgreSQL-backed, `energyplus` limit 2), stopped
 with SIGTERM (which also stops its private PostgreSQL cluster) while engines run, and started
-again on the same port and PREFECT_HOME. Tasks that end while it is down cannot give their slot
-back (Prefect's release does not retry a refused connection), so the flow submits them again
-once the API answers: their result comes from the cache. Slot leases are kept on disk
-(PREFECT_HOME/concurrency_leases), so the restarted server still knows who holds its slots.
+again on the same port and PREFECT_HOME. Slots pass from variant to variant in the process's
+pool meanwhile; a variant needing a new one waits for the server, and the slots released while
+it is away are sent again until it takes them. A task run that fails for the lost API is
+submitted again by the flow once the API answers (its result comes from the cache). Slot
+leases are kept on disk (PREFECT_HOME/concurrency_leases), so the restarted server still knows
+who holds its slots.
 """
 
 import json
