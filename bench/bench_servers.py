@@ -15,6 +15,9 @@ on fresh result storage (``PREFECT_LOCAL_STORAGE_PATH``) and a fresh output fold
   default settings) with ``prefect concurrency-limit create energyplus SLOTS``;
 - ``cold``: ``epbatch run`` with no server, a new empty ``PREFECT_HOME`` and ``EPBATCH_CACHE_DIR``
   (a newcomer's very first run: the run starts its own temporary server);
+- ``bare``: bare_prefect_flow.py reporting to the ``epbatch server``: the least Prefect flow of
+  epbatch's design (one task run per engine under the ``energyplus`` limit, nothing else), the
+  floor of any design that runs a Prefect task per variant in the client's process;
 - ``celery``: celery_batch.py, a minimal rebuild of the seed's Celery + Redis design (one task
   per variant, ``worker --concurrency=SLOTS --pool=prefork``, a chord whose callback collects
   the results); only the client submitting the chord and waiting for its result is timed.
@@ -67,7 +70,7 @@ from epbatch.variants.plan import plan_batch
 
 BENCH = Path(__file__).resolve().parent
 MODELS = BENCH.parent.parent / "shared" / "models"  # ../shared/models from the project root
-CONTENDERS = ("alone", "epbatch-server", "stock", "cold", "celery")
+CONTENDERS = ("alone", "epbatch-server", "bare", "stock", "cold", "celery")
 GOLDEN = "USA_CO_Golden-NREL.724666_TMY3.epw"
 CHICAGO = "USA_IL_Chicago-OHare.Intl.AP.725300_TMY3.epw"
 W2_MODELS = ("1ZoneUncontrolled.idf", "5ZoneAirCooled.idf", "RefBldgWarehouseNew2004_Chicago.idf")
@@ -274,13 +277,16 @@ def plan_run(name: str, work: Path, study: Path, variants: Sequence[Variant], wr
         jobs.write_text("".join(f"{shlex.join(args)}\n" for args in with_output(lines, "alone")))
         command = ["xargs", "-P", "SLOTS", "-L", "1", str(wrapper)]
         return Run(command, {}, jobs, [v.folder / "alone" for v in variants])
-    if name == "celery":
-        jobs = work / "celery.txt"
+    if name in ("celery", "bare"):
+        jobs = work / f"{name}.txt"
         jobs.write_text(
-            "".join(f"{shlex.join([str(wrapper), *a])}\n" for a in with_output(lines, "celery"))
+            "".join(f"{shlex.join([str(wrapper), *a])}\n" for a in with_output(lines, name))
         )
-        command = [sys.executable, str(BENCH / "celery_batch.py"), str(jobs)]
-        return Run(command, {}, None, [v.folder / "celery" for v in variants])
+        if name == "celery":
+            command = [sys.executable, str(BENCH / "celery_batch.py"), str(jobs)]
+        else:
+            command = [sys.executable, str(BENCH / "bare_prefect_flow.py"), "SLOTS", str(jobs)]
+        return Run(command, {}, None, [v.folder / name for v in variants])
     out = work / name
     command = [sys.executable, "-m", "epbatch.ops.cli", "--output-dir", str(out), "run", str(study)]
     env = dict(storage)
@@ -463,6 +469,9 @@ def started(names: list[str], root: Path, slots: int) -> Iterator[dict[str, Cont
             contenders[name] = (
                 starter(root, slots, services) if starter else Contender(name, {}, [])
             )
+        if "bare" in names:  # on the epbatch server, started for it alone if need be
+            server = contenders.get("epbatch-server") or start_epbatch_server(root, slots, services)
+            contenders["bare"] = dataclasses.replace(server, name="bare")
         yield contenders
     finally:
         for service in reversed(services):
