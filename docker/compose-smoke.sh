@@ -48,6 +48,8 @@ values = {
     "PREFECT_API_AUTH_STRING": f"smoke:{token()}",
     "ENERGYPLUS_SLOTS": "2",
     "WORKER_FLOW_RUN_LIMIT": "1",
+    # a run takes ~10 s: the idle worker must ask for the second one before the first ends
+    "WORKER_QUERY_SECONDS": "2",
     "PREFECT_UI_PORT": str(port),
 }
 text = Path(".env.example").read_text()

@@ -2,7 +2,10 @@
 
 import asyncio
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 
+import httpx
 import pandas as pd
 import pytest
 from prefect.client.orchestration import get_client
@@ -13,6 +16,7 @@ from epbatch.study.spec import StudyError
 from epbatch.variants.generate import slug
 from flows.batch import batch_summary, run_energyplus_batch
 from tests.conftest import GOLDEN, study_data
+from tests.flows.conftest import SLOTS
 from tests.flows.helpers import engine_intervals, max_overlap, task_runs
 
 pytestmark = [pytest.mark.prefect, pytest.mark.engine]
@@ -95,3 +99,47 @@ def test_invalid_study_fails_before_any_simulation(
     with pytest.raises(StudyError, match=r"models\.0: model file not found"):
         run_energyplus_batch(str(study))
     assert not any(output_dir.glob("**/in.idf"))
+
+
+def test_a_task_run_that_lost_the_api_is_submitted_again(
+    prefect_api, output_dir, fresh_cache, write_study, models, monkeypatch, caplog
+):
+    """A task run that raised instead of ending in a state (its API calls failed, e.g. the
+    server away for longer than the slot pool waits for it) is submitted again by the flow
+    once the API answers: every variant is stored once, succeeded."""
+    from tasks.slots import LeasePool
+
+    take_slot = LeasePool.slot
+    lost: list[object] = []
+
+    @contextmanager
+    def lost_once(pool: LeasePool, holder: object) -> Iterator[None]:
+        if not lost:
+            lost.append(holder)
+            raise httpx.ConnectError("All connection attempts failed")
+        with take_slot(pool, holder):  # type: ignore[arg-type]
+            yield
+
+    monkeypatch.setattr(LeasePool, "slot", lost_once)
+    sets = {
+        f"roof-{i}": {"roof": {"layers": [{"material": "Board", "thermal_resistance": 1.0 + i}]}}
+        for i in range(3)
+    }
+    study = write_study(
+        study_data(
+            models=[str(models / "1ZoneUncontrolled.idf")],
+            weather=[GOLDEN],
+            run_period="design-days",
+            construction_sets=sets,
+        )
+    )
+    summary = batch_summary(run_energyplus_batch(str(study), slots=SLOTS, return_state=True))
+    assert len(lost) == 1
+    assert "submitting it again once the API answers" in caplog.text
+    assert (summary.succeeded, summary.failed) == (3, 0)
+    with create_engine(summary.database_url).connect() as db:
+        rows = db.execute(
+            text("SELECT variant_id FROM results WHERE batch_id = :b"), {"b": summary.batch_id}
+        )
+        ids = rows.scalars().all()
+    assert sorted(ids) == sorted(set(ids)) and len(ids) == 3

@@ -11,16 +11,19 @@ import pytest
 from prefect.settings import PREFECT_LOCAL_STORAGE_PATH, temporary_settings
 
 from flows.batch import batch_summary, run_batch, run_energyplus_batch
+from tasks.slots import IDLE_S
 from tests.conftest import GOLDEN, INSULATED_WALL, TRIPLE_GLAZING, study_data
 from tests.flows.conftest import SLOTS
-from tests.flows.helpers import engine_intervals, max_overlap
+from tests.flows.helpers import busy_slots, engine_intervals, max_overlap
 from tests.prefect_server import free_port
 
 pytestmark = [pytest.mark.prefect, pytest.mark.engine]
 
 
 @pytest.fixture(scope="module")
-def dask_cluster(prefect_env: dict[str, str], tmp_path_factory) -> Iterator[tuple[str, Path]]:
+def dask_cluster(
+    prefect_env: dict[str, str], prefect_api: str, tmp_path_factory
+) -> Iterator[tuple[str, Path]]:
     """``dask scheduler`` plus two ``dask worker`` processes with 2 threads each (4 > SLOTS)."""
     logs = tmp_path_factory.mktemp("dask")
     address = f"tcp://127.0.0.1:{free_port()}"
@@ -75,7 +78,10 @@ def dask_cluster(prefect_env: dict[str, str], tmp_path_factory) -> Iterator[tupl
         time.sleep(0.5)
     try:
         yield address, logs
-    finally:
+    finally:  # after the workers' slot pools gave back their idle slots (within IDLE_S)
+        deadline = time.monotonic() + IDLE_S + 10
+        while busy_slots() and time.monotonic() < deadline:
+            time.sleep(0.2)
         for process in reversed(processes):
             process.terminate()
             process.wait(timeout=30)
