@@ -18,6 +18,7 @@ from flows.batch import batch_summary, run_energyplus_batch
 from tests.conftest import GOLDEN, study_data
 from tests.flows.conftest import SLOTS
 from tests.flows.helpers import engine_intervals, max_overlap, task_runs
+from tests.reliability.conftest import roof_study
 
 pytestmark = [pytest.mark.prefect, pytest.mark.engine]
 
@@ -102,7 +103,7 @@ def test_invalid_study_fails_before_any_simulation(
 
 
 def test_a_task_run_that_lost_the_api_is_submitted_again(
-    prefect_api, output_dir, fresh_cache, write_study, models, monkeypatch, caplog
+    prefect_api, output_dir, fresh_cache, tmp_path, monkeypatch, caplog
 ):
     """A task run that raised instead of ending in a state (its API calls failed, e.g. the
     server away for longer than the slot pool waits for it) is submitted again by the flow
@@ -121,18 +122,7 @@ def test_a_task_run_that_lost_the_api_is_submitted_again(
             yield
 
     monkeypatch.setattr(LeasePool, "slot", lost_once)
-    sets = {
-        f"roof-{i}": {"roof": {"layers": [{"material": "Board", "thermal_resistance": 1.0 + i}]}}
-        for i in range(3)
-    }
-    study = write_study(
-        study_data(
-            models=[str(models / "1ZoneUncontrolled.idf")],
-            weather=[GOLDEN],
-            run_period="design-days",
-            construction_sets=sets,
-        )
-    )
+    study = roof_study(tmp_path, "lost-api", 3, "design-days")
     summary = batch_summary(run_energyplus_batch(str(study), slots=SLOTS, return_state=True))
     assert len(lost) == 1
     assert "submitting it again once the API answers" in caplog.text
