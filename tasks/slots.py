@@ -55,6 +55,8 @@ class LeasePool:
         self._held: set[UUID] = set()
         self._head_start: set[UUID] = set()  # adopted from a head start (see ``adopt``)
         self._unreleased: dict[UUID, float] = {}  # released, not yet taken: until it expires
+        self._sending: set[UUID] = set()  # of those, the ones whose release is on its way
+        self._sent = threading.Condition(self._lock)  # a release was answered (or failed)
         self._no_limit = False  # the server has no such limit: nothing to hold
         self._limits: dict[str, bool] = {}  # other tags' limits: whether the server has them
         threading.Thread(target=self._maintain, name="epbatch-slot-leases", daemon=True).start()
@@ -137,27 +139,34 @@ class LeasePool:
         that exits meanwhile."""
         self.release_idle()
         while self._retry_releases():
-            time.sleep(RELEASE_RETRY_S)
+            with self._sent:  # woken as soon as another thread's release of them is answered
+                self._sent.wait(RELEASE_RETRY_S)
 
     def _release(self, leases: list[UUID]) -> None:
         """Give ``leases`` back. Each stays in ``_unreleased`` until the server took it: a
         server away or restarting (Prefect's client then retries for up to a minute, in a
-        thread that may not live that long) gets it again every ``RELEASE_RETRY_S``."""
+        thread that may not live that long) gets it again every ``RELEASE_RETRY_S``. Never
+        two sends of one lease at once: the server would decrement the limit twice (it reads
+        the lease, decrements, then revokes it), and then let one engine too many run."""
         with self._lock:
             for lease in leases:
                 self._unreleased.setdefault(lease, time.monotonic() + LEASE_S)
-        for lease in leases:
+            mine = [lease for lease in leases if lease not in self._sending]
+            self._sending.update(mine)
+        for lease in mine:
             try:
-                status = self._post(DECREMENT, {"lease_id": str(lease)}).status_code
+                taken = self._post(DECREMENT, {"lease_id": str(lease)}).status_code < 500
             except httpx.TransportError:
-                continue
-            if status < 500:  # taken, or unknown to the server (expired, released)
-                with self._lock:
+                taken = False
+            with self._lock:  # taken, or unknown to the server (expired, released)
+                self._sending.discard(lease)
+                if taken:
                     self._unreleased.pop(lease, None)
+                self._sent.notify_all()
 
     def _retry_releases(self) -> bool:
-        """Try the releases the server did not take again (not the expired ones): whether any
-        is still waiting."""
+        """Send the releases the server did not take again (not the expired ones, nor those
+        being sent): whether any is still waiting."""
         now = time.monotonic()
         with self._lock:
             for lease in [lease for lease, ends in self._unreleased.items() if ends <= now]:

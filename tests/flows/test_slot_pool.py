@@ -62,6 +62,31 @@ def test_a_release_the_server_did_not_take_is_sent_again_at_the_batch_end(prefec
     assert busy_slots() == 0 and not pool._unreleased
 
 
+def test_a_lease_is_never_released_twice_at_once(prefect_api, monkeypatch):
+    """The server takes a slot back once per release call that finds the lease: two calls at
+    once (the batch's end and the idle release) would free a slot that is held, and let one
+    engine too many run."""
+    pool = LeasePool()
+    with pool.slot(None):
+        (lease,) = pool._held
+    sent: list[object] = []
+    post = LeasePool._post
+
+    def slow(pool: LeasePool, path: str, body: dict[str, object]) -> httpx.Response:
+        if path == DECREMENT:
+            sent.append(body["lease_id"])
+            time.sleep(0.5)
+        return post(pool, path, body)
+
+    monkeypatch.setattr(LeasePool, "_post", slow)
+    idle_release = threading.Thread(target=pool.release_idle)
+    idle_release.start()
+    time.sleep(0.1)
+    pool.release_all()  # waits for that release instead of sending its own
+    idle_release.join()
+    assert sent == [str(lease)] and busy_slots() == 0 and not pool._unreleased
+
+
 def test_an_idle_slot_the_server_did_not_take_back_is_released_later(prefect_api, monkeypatch):
     pool = LeasePool()
     refused = refused_releases(monkeypatch, 2)
